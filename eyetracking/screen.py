@@ -1,0 +1,106 @@
+"""Screen geometry: pixels to degrees of visual angle with the exact formula."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+__all__ = ["Screen"]
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A display as seen by an observer.
+
+    Parameters
+    ----------
+    width_px, height_px : int
+        Resolution in pixels.
+    width_cm : float
+        Physical width of the active area in cm.
+    distance_cm : float
+        Eye-to-screen distance in cm, measured to the screen centre.
+    height_cm : float, optional
+        Physical height in cm; by default square pixels are assumed
+        (``width_cm * height_px / width_px``).
+
+    Notes
+    -----
+    Angles use the exact formula ``2 * atan(size / (2 * distance))`` about the
+    screen centre, per axis, not the small-angle approximation.
+    """
+
+    width_px: int
+    height_px: int
+    width_cm: float
+    distance_cm: float
+    height_cm: float | None = None
+
+    def __post_init__(self) -> None:
+        for name in ("width_px", "height_px"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"Screen {name} must be a positive integer, got {value!r}")
+        for name in ("width_cm", "distance_cm"):
+            value = getattr(self, name)
+            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+                raise ValueError(f"Screen {name} must be a positive number of cm, got {value!r}")
+        if self.height_cm is not None and (
+            not isinstance(self.height_cm, (int, float)) or self.height_cm <= 0
+        ):
+            raise ValueError(f"Screen height_cm must be a positive number, got {self.height_cm!r}")
+
+    @property
+    def size_px(self) -> tuple[int, int]:
+        """``(width_px, height_px)``."""
+        return (int(self.width_px), int(self.height_px))
+
+    @property
+    def cm_per_px(self) -> tuple[float, float]:
+        """Physical size of one pixel, ``(x, y)`` in cm."""
+        height_cm = (
+            self.height_cm
+            if self.height_cm is not None
+            else self.width_cm * self.height_px / self.width_px
+        )
+        return (self.width_cm / self.width_px, height_cm / self.height_px)
+
+    @property
+    def px_per_deg(self) -> float:
+        """Pixels per degree at the screen centre, horizontally (exact formula).
+
+        This is the number of pixels that subtend one degree centred on the
+        fixation point: ``2 * d * tan(0.5 deg) / cm_per_px``.
+        """
+        return 2.0 * self.distance_cm * math.tan(math.radians(0.5)) / self.cm_per_px[0]
+
+    def px_to_deg(self, x_px: ArrayLike, y_px: ArrayLike) -> tuple[NDArray, NDArray]:
+        """Screen pixels (origin top-left) to degrees from the screen centre.
+
+        Parameters
+        ----------
+        x_px, y_px : array_like
+            Positions in screen pixels, origin top-left, y down.
+
+        Returns
+        -------
+        x_deg, y_deg : ndarray
+            Eccentricity along each axis in degrees, positive right and down,
+            ``atan(offset_cm / distance_cm)`` per axis.
+        """
+        cx, cy = self.cm_per_px
+        x = (np.asarray(x_px, dtype=float) - self.width_px / 2.0) * cx
+        y = (np.asarray(y_px, dtype=float) - self.height_px / 2.0) * cy
+        return np.degrees(np.arctan2(x, self.distance_cm)), np.degrees(
+            np.arctan2(y, self.distance_cm)
+        )
+
+    def deg_to_px(self, x_deg: ArrayLike, y_deg: ArrayLike) -> tuple[NDArray, NDArray]:
+        """Inverse of :meth:`px_to_deg`: degrees from centre to screen pixels."""
+        cx, cy = self.cm_per_px
+        x = self.distance_cm * np.tan(np.radians(np.asarray(x_deg, dtype=float))) / cx
+        y = self.distance_cm * np.tan(np.radians(np.asarray(y_deg, dtype=float))) / cy
+        return x + self.width_px / 2.0, y + self.height_px / 2.0

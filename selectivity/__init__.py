@@ -1,0 +1,1 @@
+"""selectivity: command line and demo that tie the four packages together."""

@@ -1,0 +1,204 @@
+"""The PsychoPy window and frame-counted presentation that every task shares."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .config import DisplayConfig
+from .session import SessionAborted
+
+__all__ = ["FrameTiming", "Presenter", "n_frames", "open_window"]
+
+
+def n_frames(duration_s: float, refresh_hz: float) -> int:
+    """Whole frames that make ``duration_s`` at ``refresh_hz`` (at least 1 for a positive duration)."""
+    if duration_s <= 0:
+        return 0
+    return max(1, round(duration_s * refresh_hz))
+
+
+@contextlib.contextmanager
+def open_window(
+    display: DisplayConfig, *, windowed: bool = False, check_timing: bool = True
+) -> Iterator[Any]:
+    """Open the PsychoPy window the lab configuration describes, closed on exit.
+
+    Parameters
+    ----------
+    display : DisplayConfig
+        Resolution, screen index, fullscreen and background.
+    windowed : bool
+        Force a window instead of fullscreen (development and tests).
+    check_timing : bool
+        Let PsychoPy measure the refresh rate on opening and warn when it differs
+        from ``display.refresh_hz`` by more than 5 %. Turn off on virtual displays
+        (Xvfb), which have no vertical sync.
+    """
+    from psychopy import visual
+
+    win = visual.Window(
+        size=list(display.resolution_px),
+        fullscr=display.fullscreen and not windowed,
+        screen=display.screen,
+        color=list(display.background),
+        colorSpace="rgb255",
+        units="pix",
+        allowGUI=windowed,
+        checkTiming=check_timing,
+        winType="pyglet",
+    )
+    try:
+        if check_timing:
+            measured = win.getActualFrameRate(nIdentical=20, nMaxFrames=120, nWarmUpFrames=10)
+            if measured is None:
+                warnings.warn(
+                    "Could not measure the refresh rate: durations assume "
+                    f"{display.refresh_hz} Hz from the lab configuration.",
+                    stacklevel=3,
+                )
+            elif abs(measured - display.refresh_hz) > 0.05 * display.refresh_hz:
+                warnings.warn(
+                    f"Measured refresh rate {measured:.1f} Hz differs from refresh_hz = "
+                    f"{display.refresh_hz} in the lab configuration: fix the configuration or "
+                    "the monitor settings, or every duration will be wrong.",
+                    stacklevel=3,
+                )
+        win.mouseVisible = windowed
+        yield win
+    finally:
+        win.close()
+
+
+@dataclass
+class FrameTiming:
+    """Flip times of one presentation phase.
+
+    Attributes
+    ----------
+    flips : ndarray of shape (n,)
+        Experiment-clock time (s) of each flip that showed the phase.
+    frames_planned : int
+        Frames the phase should have lasted.
+    frame_s : float
+        Nominal frame duration (s).
+    """
+
+    flips: np.ndarray
+    frames_planned: int
+    frame_s: float
+
+    @property
+    def onset_s(self) -> float:
+        """Time of the first flip (NaN if no frame was shown)."""
+        return float(self.flips[0]) if len(self.flips) else float("nan")
+
+    @property
+    def dropped(self) -> int:
+        """Frames lost: flip intervals longer than 1.5 frames count as the frames they spanned."""
+        if len(self.flips) < 2:
+            return 0
+        intervals = np.diff(self.flips) / self.frame_s
+        return int(np.sum(np.maximum(np.round(intervals) - 1, 0)[intervals > 1.5]))
+
+    def row(self, end_s: float) -> dict[str, Any]:
+        """Summary for ``frames.tsv``, ``end_s`` being the flip that ended the phase."""
+        return {
+            "frames_planned": self.frames_planned,
+            "frames_shown": len(self.flips),
+            "dropped_frames": self.dropped,
+            "onset_s": round(self.onset_s, 6),
+            "measured_duration_s": round(end_s - self.onset_s, 6),
+            "nominal_duration_s": round(self.frames_planned * self.frame_s, 6),
+        }
+
+
+class Presenter:
+    """Draw-and-flip loops counted in frames, with Escape checked on every frame.
+
+    Parameters
+    ----------
+    win : psychopy.visual.Window
+        The window.
+    refresh_hz : float
+        Nominal refresh rate (from the lab configuration).
+    pace : bool
+        Wait for each frame's time before flipping. Needed only on displays
+        without vertical sync (Xvfb, some virtual machines), where flips return
+        at once; with vertical sync the flip itself keeps time, so leave it off.
+    keyboard : object, optional
+        A ``psychopy.hardware.keyboard.Keyboard``; made here by default.
+    """
+
+    def __init__(
+        self, win: Any, *, refresh_hz: float, pace: bool = False, keyboard: Any = None
+    ) -> None:
+        from psychopy import core
+        from psychopy.hardware import keyboard as psychopy_keyboard
+
+        self.win = win
+        self.frame_s = 1.0 / refresh_hz
+        self.refresh_hz = refresh_hz
+        self.pace = pace
+        self.keyboard = keyboard if keyboard is not None else psychopy_keyboard.Keyboard()
+        self._core = core
+        self._last_flip: float | None = None
+
+    def flip(self) -> float:
+        """Flip once; returns the flip time on the experiment clock (s)."""
+        if self.pace and self._last_flip is not None:
+            wait = self._last_flip + self.frame_s - self._core.getTime()
+            if wait > 0:
+                self._core.wait(wait, hogCPUperiod=min(wait, 0.002))
+        stamp = self.win.flip()
+        if stamp is None:  # flip timestamps are off in some PsychoPy window setups
+            stamp = self._core.getTime()
+        self._last_flip = float(stamp)
+        return self._last_flip
+
+    def check_escape(self) -> None:
+        """Raise :class:`SessionAborted` when Escape was pressed."""
+        if self.keyboard.getKeys(keyList=["escape"], waitRelease=False, clear=True):
+            raise SessionAborted("Escape pressed")
+
+    def show(
+        self,
+        stims: Sequence[Any],
+        n: int,
+        *,
+        on_first_flip: Sequence[Callable[[], Any]] = (),
+    ) -> FrameTiming:
+        """Show ``stims`` for ``n`` frames; ``on_first_flip`` callables run right after the first flip.
+
+        Each callable is registered with ``win.callOnFlip``, so the tracker messages
+        and clock readings it makes are tied to the flip that put the stimulus on
+        the screen.
+        """
+        flips = np.empty(n)
+        for i in range(n):
+            for stim in stims:
+                stim.draw()
+            if i == 0:
+                for func in on_first_flip:
+                    self.win.callOnFlip(func)
+            flips[i] = self.flip()
+            self.check_escape()
+        return FrameTiming(flips=flips, frames_planned=n, frame_s=self.frame_s)
+
+    def wait_keys(self, keys: Sequence[str], stims: Sequence[Any] = ()) -> str:
+        """Redraw ``stims`` each frame until one of ``keys`` (or Escape) is pressed."""
+        self.keyboard.clearEvents()
+        while True:
+            for stim in stims:
+                stim.draw()
+            self.flip()
+            pressed = self.keyboard.getKeys(keyList=[*keys, "escape"], waitRelease=False)
+            for key in pressed:
+                if key.name == "escape":
+                    raise SessionAborted("Escape pressed")
+                return str(key.name)

@@ -1,0 +1,157 @@
+"""What every task script shares: opening the session, the tracker and the simulated observer."""
+
+from __future__ import annotations
+
+import contextlib
+import secrets
+from collections.abc import Iterator, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from eyetracking.tracker import Tracker, open_tracker
+
+from .config import ExperimentConfig, to_dict
+from .session import Session, session_folder
+
+__all__ = [
+    "SIMULATION_TRUTH_SOURCE",
+    "eye_file_stem",
+    "open_session",
+    "open_session_tracker",
+    "resolve_seed",
+    "shuffled_schedule",
+]
+
+#: Map source in a stimulus set that drives the simulated observer's gaze
+#: (the "true" selectivity map that an analysis should recover).
+SIMULATION_TRUTH_SOURCE = "simulation/truth"
+
+
+def resolve_seed(seed: int | None) -> int:
+    """The configured seed, or a fresh one (recorded in ``session.json`` either way)."""
+    return int(seed) if seed is not None else secrets.randbelow(2**31)
+
+
+def shuffled_schedule(
+    items: Sequence[Mapping[str, Any]], *, repetitions: int, seed: int
+) -> list[dict[str, Any]]:
+    """Trials in a seeded random order, each item once per repetition.
+
+    Parameters
+    ----------
+    items : sequence of mapping
+        One entry per stimulus (e.g. ``{"image_id": ..., "label": ...}``).
+    repetitions : int
+        Passes through the items; each pass is shuffled anew.
+    seed : int
+        Seed of ``numpy.random.default_rng``.
+
+    Returns
+    -------
+    list of dict
+        The items with ``trial_id`` (1, 2, ...) and ``repetition`` (1, 2, ...) added.
+    """
+    rng = np.random.default_rng(seed)
+    trials = []
+    for rep in range(1, repetitions + 1):
+        for index in rng.permutation(len(items)):
+            trials.append(
+                {"trial_id": len(trials) + 1, "repetition": rep, **dict(items[int(index)])}
+            )
+    return trials
+
+
+def eye_file_stem(participant: str, session: str, run_index: int) -> str:
+    """``<participant>s<session>`` plus ``r<n>`` after a resume; EyeLink allows 8 characters."""
+    return f"{participant}s{session}" + (f"r{run_index}" if run_index else "")
+
+
+def open_session(
+    config: ExperimentConfig,
+    *,
+    participant: str,
+    session: str,
+    data_root: Path | None,
+    trial_columns: Sequence[str],
+    frame_columns: Sequence[str],
+    info: Mapping[str, Any],
+    resume: bool,
+) -> Session:
+    """Create (or resume) the session folder of DESIGN.md for this task."""
+    root = Path(data_root) if data_root is not None else config.lab.data.root
+    folder = session_folder(root, participant, session, config.task_name)
+    screen = config.lab.display.geometry
+    snapshot = {
+        "task": config.task_name,
+        "participant": participant,
+        "session": session,
+        "config_file": str(config.path),
+        "config": {"task": to_dict(config.task), "lab": to_dict(config.lab)},
+        "screen": {
+            "resolution_px": list(screen.size_px),
+            "width_cm": screen.width_cm,
+            "distance_cm": screen.distance_cm,
+            "px_per_deg": screen.px_per_deg,
+            "refresh_hz": config.lab.display.refresh_hz,
+        },
+        **dict(info),
+    }
+    return Session(
+        folder,
+        trial_columns=trial_columns,
+        frame_columns=frame_columns,
+        info=snapshot,
+        resume=resume,
+    )
+
+
+@contextlib.contextmanager
+def open_session_tracker(
+    config: ExperimentConfig, session: Session, *, observer: Any = None
+) -> Iterator[Tracker]:
+    """Open the lab's tracker with its data file in ``session.eye_dir``.
+
+    The file is closed and brought into the session folder on leaving the block,
+    also after an error or Escape, and its name is recorded in ``session.json``.
+    """
+    lab = config.lab
+    tracker = open_tracker(
+        lab.tracker.kind,
+        screen=lab.display.geometry,
+        address=lab.tracker.address,
+        dummy=lab.tracker.dummy,
+        sample_rate_hz=lab.tracker.sample_rate_hz,
+        calibration_type=lab.tracker.calibration_type,
+        eye=lab.tracker.eye,
+        observer=observer,
+        seed=int(session.info["seed"]) + session.run_index,
+    )
+    stem = eye_file_stem(session.info["participant"], session.info["session"], session.run_index)
+    suffix = {"eyelink": ".edf", "simulated": ".asc"}.get(lab.tracker.kind)
+    session.eye_file = f"eye/{stem}{suffix}" if suffix else ""
+    try:
+        tracker.open(session.eye_dir, stem)
+        session.update(tracker=tracker.settings())
+        yield tracker
+    finally:
+        files = tracker.close()
+        session.add_eye_files(files)
+
+
+def simulated_observer(stimulus_set: Any, *, ids: Sequence[str]) -> Any:
+    """A simulated observer whose gaze follows the stimulus set's ``simulation/truth`` maps.
+
+    Without that source the observer looks uniformly over each image (plus centre bias).
+    """
+    from eyetracking.simulated import SimulatedObserver
+
+    if SIMULATION_TRUTH_SOURCE in stimulus_set.map_sources:
+        maps = {i: stimulus_set.map(SIMULATION_TRUTH_SOURCE, i) for i in ids}
+    else:
+        maps = {}
+        for i in ids:
+            height, width = stimulus_set.image(i).shape[:2]
+            maps[i] = np.ones((height, width))
+    return SimulatedObserver(maps)

@@ -1,0 +1,329 @@
+"""The session folder: session.json, trials.tsv and frames.tsv, crash-safe and never overwritten."""
+
+from __future__ import annotations
+
+import csv
+import datetime as _dt
+import io
+import json
+import os
+import platform
+import re
+import subprocess
+import sys
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+__all__ = [
+    "Session",
+    "SessionAborted",
+    "SessionError",
+    "SessionExistsError",
+    "TsvAppender",
+    "session_folder",
+]
+
+_ID_PATTERN = re.compile(r"^[A-Za-z0-9]+$")
+
+
+class SessionError(RuntimeError):
+    """The session cannot start or go on as asked."""
+
+
+class SessionExistsError(SessionError):
+    """The participant/session folder already holds data."""
+
+
+class SessionAborted(Exception):  # noqa: N818 - it is a normal way out, not an error
+    """The experimenter pressed Escape: end the session cleanly, keeping everything saved."""
+
+
+def session_folder(data_root: Path, participant: str, session: str, task: str) -> Path:
+    """``<data root>/sub-<participant>/ses-<session>/<task>/`` (DESIGN.md).
+
+    Raises
+    ------
+    SessionError
+        When ``participant`` or ``session`` is not made of letters and digits only
+        (BIDS labels; no spaces, dashes or underscores).
+    """
+    for name, value in (("participant", participant), ("session", session)):
+        if not _ID_PATTERN.match(str(value)):
+            raise SessionError(
+                f"Invalid {name} label {value!r}: use letters and digits only (e.g. 01, P07)."
+            )
+    return Path(data_root) / f"sub-{participant}" / f"ses-{session}" / task
+
+
+def _now() -> str:
+    return _dt.datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _git_commit() -> str | None:
+    here = Path(__file__).resolve().parent
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    commit = out.stdout.strip()
+    if out.returncode != 0 or not commit:
+        return None
+    dirty = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=here,
+        capture_output=True,
+        text=True,
+        timeout=5,
+        check=False,
+    )
+    return commit + ("-dirty" if dirty.stdout.strip() else "")
+
+
+def software_versions() -> dict[str, str]:
+    """Versions of Python, the platform and the libraries a session depends on."""
+    from importlib import metadata
+
+    versions = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for dist in ("selectivity", "psychopy", "sr-research-pylink", "numpy", "h5py", "pandas"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = "not installed"
+    return versions
+
+
+class TsvAppender:
+    """Append rows to a TSV file, flushed and fsync'ed to disk as each row is written.
+
+    The header is written when the file is new; an existing file must have the
+    same columns. A last line cut short by a crash is moved aside to
+    ``<name>.partial-<time>`` (it was never a finished row) before appending.
+
+    Parameters
+    ----------
+    path : Path
+        The TSV file.
+    columns : sequence of str
+        Column names, in order.
+    """
+
+    def __init__(self, path: Path, columns: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.columns = list(columns)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            self._check_existing()
+            self._file = open(self.path, "a", encoding="utf-8", newline="")
+        else:
+            self._file = open(self.path, "x", encoding="utf-8", newline="")
+            self._write_line(self.columns)
+
+    def _check_existing(self) -> None:
+        data = self.path.read_bytes()
+        if not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+            aside = self.path.with_name(f"{self.path.name}.partial-{stamp}")
+            aside.write_bytes(data[cut:])
+            with open(self.path, "r+b") as f:
+                f.truncate(cut)
+            warnings.warn(
+                f"{self.path}: the last line was cut short by a crash; moved it to {aside}",
+                stacklevel=3,
+            )
+        with open(self.path, encoding="utf-8") as f:
+            header = f.readline().rstrip("\r\n").split("\t")
+        if header != self.columns:
+            raise SessionError(
+                f"{self.path}: existing columns {header} differ from this task's {self.columns}"
+            )
+
+    def _write_line(self, values: Iterable[Any]) -> None:
+        buffer = io.StringIO()
+        csv.writer(buffer, delimiter="\t", lineterminator="\n").writerow(
+            ["" if v is None else v for v in values]
+        )
+        self._file.write(buffer.getvalue())
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Write one row; keys must be exactly the columns."""
+        missing = [c for c in self.columns if c not in row]
+        extra = [k for k in row if k not in self.columns]
+        if missing or extra:
+            raise ValueError(f"{self.path.name}: row missing {missing}, unexpected {extra}")
+        self._write_line(row[c] for c in self.columns)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def completed_trial_ids(path: Path) -> list[int]:
+    """The ``trial_id`` column of an existing ``trials.tsv``, in file order."""
+    if not path.exists():
+        return []
+    with open(path, encoding="utf-8", newline="") as f:
+        lines = f.read().split("\n")
+    header = lines[0].split("\t")
+    if "trial_id" not in header:
+        raise SessionError(f"{path}: no trial_id column in the header {header}")
+    col = header.index("trial_id")
+    ids = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line:
+            continue
+        fields = line.split("\t")
+        try:
+            ids.append(int(fields[col]))
+        except (IndexError, ValueError):
+            raise SessionError(f"{path}, line {number}: unreadable trial_id in {line!r}") from None
+    return ids
+
+
+class Session:
+    """A session folder, opened for a new session or to resume an interrupted one.
+
+    Use it as a context manager: leaving the block writes the final status to
+    ``session.json`` (``completed``, ``aborted`` after Escape, or ``crashed`` with
+    the error), and Escape (:class:`SessionAborted`) is swallowed after saving.
+
+    Parameters
+    ----------
+    folder : Path
+        From :func:`session_folder`.
+    trial_columns, frame_columns : sequence of str
+        Columns of ``trials.tsv`` and ``frames.tsv``.
+    info : dict
+        Snapshot for ``session.json``: configuration, screen, seed, schedule...
+    resume : bool
+        Continue the session in ``folder`` instead of starting a new one.
+    """
+
+    def __init__(
+        self,
+        folder: Path,
+        *,
+        trial_columns: Sequence[str],
+        frame_columns: Sequence[str],
+        info: Mapping[str, Any],
+        resume: bool = False,
+    ) -> None:
+        self.folder = Path(folder)
+        self.resume = resume
+        self.json_path = self.folder / "session.json"
+        self.eye_dir = self.folder / "eye"
+        #: The tracker file of the current run, relative to the folder (set by the runtime).
+        self.eye_file = ""
+        if resume:
+            if not self.json_path.exists():
+                raise SessionError(
+                    f"Nothing to resume: {self.json_path} does not exist. "
+                    "Start the session without --resume."
+                )
+            self.info = json.loads(self.json_path.read_text(encoding="utf-8"))
+            if self.info.get("status") == "completed":
+                raise SessionError(f"{self.folder}: this session is already completed.")
+            self.done = completed_trial_ids(self.folder / "trials.tsv")
+            self.info.setdefault("resumes", []).append(
+                {"time": _now(), "after_trials": len(self.done), "previous_status": self.info["status"]}
+            )
+        else:
+            if self.folder.exists() and any(self.folder.iterdir()):
+                status = "unknown"
+                if self.json_path.exists():
+                    try:
+                        status = json.loads(self.json_path.read_text(encoding="utf-8"))["status"]
+                    except (ValueError, KeyError):
+                        status = "unreadable"
+                n_done = len(completed_trial_ids(self.folder / "trials.tsv"))
+                raise SessionExistsError(
+                    f"{self.folder} already holds a session (status {status}, {n_done} finished "
+                    "trials). Recorded data is never overwritten: add --resume to continue it, "
+                    "or choose another --session."
+                )
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self.done = []
+            self.info = {
+                **dict(info),
+                "status": "running",
+                "start_time": _now(),
+                "end_time": None,
+                "software": software_versions(),
+                "git_commit": _git_commit(),
+                "eye_files": [],
+                "calibrations": [],
+            }
+        self.eye_dir.mkdir(exist_ok=True)
+        self.info["status"] = "running"
+        self._write_json()
+        self.trials = TsvAppender(self.folder / "trials.tsv", trial_columns)
+        self.frames = TsvAppender(self.folder / "frames.tsv", frame_columns)
+
+    @property
+    def run_index(self) -> int:
+        """0 for the first run of the session, 1 after the first resume, and so on."""
+        return len(self.info.get("resumes", []))
+
+    def _write_json(self) -> None:
+        tmp = self.json_path.with_suffix(".json.tmp")
+        tmp.write_text(json.dumps(self.info, indent=2, default=str) + "\n", encoding="utf-8")
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, self.json_path)
+
+    def update(self, **values: Any) -> None:
+        """Set top-level entries of ``session.json`` and write it to disk now."""
+        self.info.update(values)
+        self._write_json()
+
+    def add_calibration(self, result: Mapping[str, Any]) -> None:
+        """Record a calibration/validation result in ``session.json``."""
+        self.info["calibrations"].append({"time": _now(), **dict(result)})
+        self._write_json()
+
+    def add_eye_files(self, paths: Iterable[Path]) -> None:
+        """Record the tracker's files (relative to the session folder)."""
+        for path in paths:
+            rel = str(Path(path).resolve().relative_to(self.folder.resolve()))
+            if rel not in self.info["eye_files"]:
+                self.info["eye_files"].append(rel)
+        self._write_json()
+
+    def write_trial(self, row: Mapping[str, Any], frames: Iterable[Mapping[str, Any]]) -> None:
+        """Append a finished trial's frame timing and its row, flushed to disk before returning."""
+        for frame_row in frames:
+            self.frames.append(frame_row)
+        self.trials.append(row)
+        self.done.append(int(row["trial_id"]))
+
+    def __enter__(self) -> Session:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> bool:
+        self.trials.close()
+        self.frames.close()
+        if exc_type is None:
+            status = "completed"
+        elif issubclass(exc_type, (SessionAborted, KeyboardInterrupt)):
+            status = "aborted"
+        else:
+            status = "crashed"
+            self.info["error"] = f"{exc_type.__name__}: {exc}"
+        self.info.update(status=status, end_time=_now(), n_trials_done=len(self.done))
+        self._write_json()
+        return exc_type is not None and issubclass(exc_type, SessionAborted)

@@ -1,0 +1,176 @@
+"""Configuration files: every shipped file loads, and every mistake is named."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tasks.config import ConfigError, load_config, load_lab_config
+
+LAB = """
+[display]
+resolution_px = [1280, 1024]
+width_cm = 37.5
+distance_cm = 57.0
+refresh_hz = 120.0
+fullscreen = true
+screen = 1
+background = [100, 110, 120]
+
+[tracker]
+kind = "eyelink"
+address = "100.1.1.1"
+sample_rate_hz = 2000
+calibration_type = "HV13"
+eye = "BOTH"
+
+[data]
+root = "sessions"
+"""
+
+
+def _write(tmp_path: Path, name: str, text: str) -> Path:
+    path = tmp_path / name
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_lab_config_values_and_relative_root(tmp_path: Path) -> None:
+    lab = load_lab_config(_write(tmp_path, "lab.toml", LAB))
+    assert lab.display.resolution_px == (1280, 1024)
+    assert lab.display.refresh_hz == 120.0
+    assert lab.display.screen == 1
+    assert lab.display.background == (100, 110, 120)
+    assert lab.tracker.sample_rate_hz == 2000
+    assert lab.tracker.eye == "BOTH"
+    assert lab.data.root == tmp_path / "sessions"
+    screen = lab.display.geometry
+    assert screen.size_px == (1280, 1024)
+    assert screen.distance_cm == 57.0
+
+
+def test_defaults_fill_missing_keys(tmp_path: Path) -> None:
+    lab = load_lab_config(_write(tmp_path, "lab.toml", "[display]\nrefresh_hz = 144\n"))
+    assert lab.display.refresh_hz == 144.0
+    assert lab.display.resolution_px == (1920, 1080)
+    assert lab.tracker.kind == "eyelink"  # the lab default is the real tracker, never simulation
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        pytest.param("[display]\nrefresh = 60\n", r"\[display\]: unknown key 'refresh'", id="typo"),
+        pytest.param("[screen]\n", r"unknown section \[screen\]", id="section"),
+        pytest.param(
+            '[tracker]\nkind = "tobii"\n',
+            r"\[tracker\] kind: invalid value. Allowed values are \['eyelink', 'simulated', "
+            r"'none'\], but got 'tobii'",
+            id="tracker-kind",
+        ),
+        pytest.param(
+            "[tracker]\nsample_rate_hz = 300\n", r"sample_rate_hz.*Allowed values are \[250",
+            id="rate",
+        ),
+        pytest.param(
+            '[tracker]\ncalibration_type = "HV7"\n', r"calibration_type.*'HV7'", id="cal-type"
+        ),
+        pytest.param(
+            "[display]\nresolution_px = [1920]\n",
+            r"\[display\]\.resolution_px: expected a list of 2 integers, got \[1920\]",
+            id="resolution-length",
+        ),
+        pytest.param(
+            '[display]\nwidth_cm = "53"\n', r"\[display\]\.width_cm: expected a number", id="type"
+        ),
+        pytest.param("[display]\nwidth_cm = -1\n", r"width_cm: must be positive", id="negative"),
+        pytest.param("[display]\nrefresh_hz = 1000\n", r"refresh_hz.*20-500", id="refresh"),
+        pytest.param(
+            "[display]\nbackground = [0, 0, 300]\n", r"background: expected RGB", id="rgb"
+        ),
+        pytest.param("[display]\nfullscreen = 1\n", r"expected true or false", id="bool"),
+        pytest.param("[display\n", r"not valid TOML", id="toml-syntax"),
+    ],
+)
+def test_lab_config_errors_name_file_and_key(tmp_path: Path, text: str, match: str) -> None:
+    path = _write(tmp_path, "lab.toml", text)
+    with pytest.raises(ConfigError, match=match) as info:
+        load_lab_config(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="configuration file not found"):
+        load_lab_config(tmp_path / "nope.toml")
+
+
+def test_task_config_with_lab_file(tmp_path: Path) -> None:
+    _write(tmp_path, "lab.toml", LAB)
+    task = _write(
+        tmp_path,
+        "fv.toml",
+        'lab = "lab.toml"\n[task]\nname = "free-viewing"\nstimulus_set = "set.h5"\n'
+        "image_duration_s = 2.5\nseed = 3\n",
+    )
+    config = load_config(task)
+    assert config.task_name == "free-viewing"
+    assert config.task.image_duration_s == 2.5
+    assert config.task.seed == 3
+    assert config.task.stimulus_set == tmp_path / "set.h5"
+    assert config.lab.tracker.calibration_type == "HV13"
+
+
+def test_task_config_inline_lab_and_override(tmp_path: Path) -> None:
+    task = _write(
+        tmp_path,
+        "fv.toml",
+        '[tracker]\nkind = "none"\n[task]\nname = "free-viewing"\n',
+    )
+    assert load_config(task).lab.tracker.kind == "none"
+    other = _write(tmp_path, "lab.toml", LAB)
+    assert load_config(task, lab=other).lab.tracker.kind == "eyelink"
+
+
+@pytest.mark.parametrize(
+    ("text", "match"),
+    [
+        pytest.param("[task]\n", r"\[task\] name: invalid value.*\['free-viewing'\]", id="no-name"),
+        pytest.param('[task]\nname = "freeviewing"\n', r"but got 'freeviewing'", id="bad-name"),
+        pytest.param('[task]\nname = "free-viewing"\nduration = 3\n', r"unknown key 'duration'",
+                     id="unknown-task-key"),
+        pytest.param('[task]\nname = "free-viewing"\nimage_duration_s = 0\n',
+                     r"image_duration_s: must be positive", id="zero-duration"),
+        pytest.param('[task]\nname = "free-viewing"\nrepetitions = 0\n', r"repetitions",
+                     id="repetitions"),
+        pytest.param('[task]\nname = "free-viewing"\nseed = 1.5\n', r"seed: expected an integer",
+                     id="seed-type"),
+        pytest.param('colour = "red"\n[task]\nname = "free-viewing"\n', r"unknown key 'colour'",
+                     id="top-level"),
+        pytest.param('lab = "missing.toml"\n[task]\nname = "free-viewing"\n',
+                     r"missing.toml: configuration file not found", id="lab-missing"),
+        pytest.param('lab = "x.toml"\n[display]\n[task]\nname = "free-viewing"\n',
+                     r"either lab = <file> or inline", id="lab-and-inline"),
+        pytest.param('task = "free-viewing"\n', r"missing \[task\] table", id="task-not-table"),
+    ],
+)
+def test_task_config_errors(tmp_path: Path, text: str, match: str) -> None:
+    with pytest.raises(ConfigError, match=match):
+        load_config(_write(tmp_path, "task.toml", text))
+
+
+def test_every_shipped_config_loads(repo_root: Path) -> None:
+    files = sorted((repo_root / "configs").glob("*.toml"))
+    assert len(files) >= 4
+    for path in files:
+        text = path.read_text(encoding="utf-8")
+        if "[task]" in text:
+            config = load_config(path)
+            assert config.task_name == "free-viewing"
+        else:
+            lab = load_lab_config(path)
+            assert lab.display.geometry.px_per_deg > 0
+
+
+def test_lab_default_is_never_simulated(repo_root: Path) -> None:
+    assert load_lab_config(repo_root / "configs" / "lab.toml").tracker.kind == "eyelink"
+    assert load_config(repo_root / "configs" / "free_viewing.toml").lab.tracker.kind == "eyelink"

@@ -85,7 +85,9 @@ class ImagePlacement:
         """Native image size ``(width, height)`` in image pixels."""
         return (
             int(self.image_width_px if self.image_width_px is not None else round(self.width_px)),
-            int(self.image_height_px if self.image_height_px is not None else round(self.height_px)),
+            int(
+                self.image_height_px if self.image_height_px is not None else round(self.height_px)
+            ),
         )
 
 

@@ -42,19 +42,39 @@ def build_parser() -> argparse.ArgumentParser:
             "with the ANN maps (CC, NSS)."
         ),
     )
-    demo.add_argument("--out", type=Path, default=Path("demo-output"),
-                      help="output folder (default: %(default)s); must not hold an earlier demo")
-    demo.add_argument("--participants", type=int, default=4,
-                      help="simulated participants (default: %(default)s)")
-    demo.add_argument("--images", type=int, default=6,
-                      help="number of photographs, at most 8 (default: %(default)s)")
-    demo.add_argument("--model", default="resnet18",
-                      help="torchvision model for the ANN maps (default: %(default)s)")
-    demo.add_argument("--weights", default="default",
-                      help="'default' (torchvision weights from the local torch cache; random "
-                           "initialisation with a warning when absent), 'none', or a .pth file")
-    demo.add_argument("--image-duration", type=float, default=2.0, metavar="S",
-                      help="seconds each image is shown (default: %(default)s)")
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-output"),
+        help="output folder (default: %(default)s); must not hold an earlier demo",
+    )
+    demo.add_argument(
+        "--participants", type=int, default=4, help="simulated participants (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--images",
+        type=int,
+        default=6,
+        help="number of photographs, at most 8 (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--model",
+        default="resnet18",
+        help="torchvision model for the ANN maps (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--weights",
+        default="default",
+        help="'default' (torchvision weights from the local torch cache; random "
+        "initialisation with a warning when absent), 'none', or a .pth file",
+    )
+    demo.add_argument(
+        "--image-duration",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds each image is shown (default: %(default)s)",
+    )
     demo.add_argument("--seed", type=int, default=1, help="seed (default: %(default)s)")
 
     run = sub.add_parser(
@@ -69,18 +89,34 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     run.add_argument("task", choices=sorted(TASKS), help="task to run")
-    run.add_argument("--config", type=Path, required=True,
-                     help="task configuration (TOML), e.g. configs/free_viewing.toml")
+    run.add_argument(
+        "--config",
+        type=Path,
+        required=True,
+        help="task configuration (TOML), e.g. configs/free_viewing.toml",
+    )
     run.add_argument("--participant", required=True, help="participant label (letters, digits)")
     run.add_argument("--session", default="1", help="session label (default: %(default)s)")
-    run.add_argument("--data", type=Path, default=None,
-                     help="data root (default: [data] root of the lab configuration)")
-    run.add_argument("--lab", type=Path, default=None,
-                     help="lab configuration replacing the one the task file names")
-    run.add_argument("--resume", action="store_true",
-                     help="continue an interrupted session at its first unfinished trial")
-    run.add_argument("--windowed", action="store_true",
-                     help="open a window instead of fullscreen (development)")
+    run.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="data root (default: [data] root of the lab configuration)",
+    )
+    run.add_argument(
+        "--lab",
+        type=Path,
+        default=None,
+        help="lab configuration replacing the one the task file names",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted session at its first unfinished trial",
+    )
+    run.add_argument(
+        "--windowed", action="store_true", help="open a window instead of fullscreen (development)"
+    )
     return parser
 
 

@@ -38,4 +38,4 @@ def get_task(name: str) -> Callable[..., Path]:
             f"but got {name!r} instead."
         )
     module: Any = importlib.import_module(TASKS[name])
-    return module.run  # type: ignore[no-any-return]
+    return module.run

@@ -249,7 +249,8 @@ def _build(cls: type, table: Any, where: str) -> Any:
 def _check_choice(value: Any, allowed: tuple, where: str) -> None:
     if value not in allowed:
         raise ConfigError(
-            f"{where}: invalid value. Allowed values are {list(allowed)}, but got {value!r} instead."
+            f"{where}: invalid value. Allowed values are {list(allowed)}, "
+            f"but got {value!r} instead."
         )
 
 
@@ -296,7 +297,9 @@ def _lab_from_table(table: Mapping[str, Any], path: Path) -> LabConfig:
         raise ConfigError(f"{where}: [display] screen: expected 0 or more, got {display.screen}")
     _check_choice(tracker.kind, TRACKER_KINDS, f"{where}: [tracker] kind")
     _check_choice(tracker.sample_rate_hz, _SAMPLE_RATES, f"{where}: [tracker] sample_rate_hz")
-    _check_choice(tracker.calibration_type, CALIBRATION_TYPES, f"{where}: [tracker] calibration_type")
+    _check_choice(
+        tracker.calibration_type, CALIBRATION_TYPES, f"{where}: [tracker] calibration_type"
+    )
     _check_choice(tracker.eye, _EYES, f"{where}: [tracker] eye")
     root = data.root if data.root.is_absolute() else (path.parent / data.root)
     return LabConfig(display=display, tracker=tracker, data=DataConfig(root=root), path=path)
@@ -375,7 +378,7 @@ def load_config(path: str | Path, *, lab: str | Path | None = None) -> Experimen
             f"{path}: [task] name: invalid value. Allowed values are {sorted(TASK_CONFIGS)}, "
             f"but got {name!r} instead."
         )
-    inline = {k: table[k] for k in ("display", "tracker", "data") if k in table}
+    inline: dict[str, Any] = {k: table[k] for k in ("display", "tracker", "data") if k in table}
     if lab is not None:
         lab_config = load_lab_config(lab)
     elif "lab" in table:

@@ -17,7 +17,7 @@ __all__ = ["FrameTiming", "Presenter", "n_frames", "open_window"]
 
 
 def n_frames(duration_s: float, refresh_hz: float) -> int:
-    """Whole frames that make ``duration_s`` at ``refresh_hz`` (at least 1 for a positive duration)."""
+    """Whole frames nearest ``duration_s`` at ``refresh_hz`` (at least 1 if positive)."""
     if duration_s <= 0:
         return 0
     return max(1, round(duration_s * refresh_hz))
@@ -173,7 +173,7 @@ class Presenter:
         *,
         on_first_flip: Sequence[Callable[[], Any]] = (),
     ) -> FrameTiming:
-        """Show ``stims`` for ``n`` frames; ``on_first_flip`` callables run right after the first flip.
+        """Show ``stims`` for ``n`` frames; ``on_first_flip`` callables run on the first flip.
 
         Each callable is registered with ``win.callOnFlip``, so the tracker messages
         and clock readings it makes are tied to the flip that put the stimulus on

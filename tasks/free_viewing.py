@@ -107,12 +107,16 @@ def run(
         hz = lab.display.refresh_hz
         show = Presenter(win, refresh_hz=hz, pace=simulated)
         cross = visual.ShapeStim(
-            win, vertices="cross", size=round(0.5 * screen.px_per_deg), fillColor="black",
+            win,
+            vertices="cross",
+            size=round(0.5 * screen.px_per_deg),
+            fillColor="black",
             lineColor="black",
         )
         ses.add_calibration(tracker.calibrate(win))
-        text = visual.TextStim(win, text=task.instructions, color="black", height=24,
-                               wrapWidth=0.8 * screen.width_px)
+        text = visual.TextStim(
+            win, text=task.instructions, color="black", height=24, wrapWidth=0.8 * screen.width_px
+        )
         if simulated:
             show.show([text], n_frames(0.5, hz))
         else:
@@ -131,22 +135,32 @@ def run(
             tracker.log_image(trial["image_id"], f"images/{trial['image_id']}.png", place)
             tracker.start_recording()
             onset: dict[str, float] = {}
+
+            def stamp_onset(onset: dict[str, float] = onset) -> None:
+                onset["tracker_ms"] = tracker.time_ms()
+
             fixation = show.show([cross], n_frames(task.fixation_duration_s, hz))
             shown = show.show(
                 [image],
                 n_frames(task.image_duration_s, hz),
                 on_first_flip=[
                     lambda: tracker.send_message(IMAGE_ONSET),
-                    lambda: onset.update(tracker_ms=tracker.time_ms()),
+                    stamp_onset,
                 ],
             )
             iti = show.show(
-                [], max(1, n_frames(task.iti_s, hz)),
+                [],
+                max(1, n_frames(task.iti_s, hz)),
                 on_first_flip=[lambda: tracker.send_message(IMAGE_OFFSET)],
             )
             tracker.stop_recording()
-            tracker.log_trial_vars({"image_id": trial["image_id"], "label": trial["label"],
-                                    "repetition": trial["repetition"]})
+            tracker.log_trial_vars(
+                {
+                    "image_id": trial["image_id"],
+                    "label": trial["label"],
+                    "repetition": trial["repetition"],
+                }
+            )
             tracker.end_trial(0)
             frames = [
                 {"trial_id": tid, "phase": "fixation", **fixation.row(shown.onset_s)},
@@ -173,7 +187,7 @@ def run(
 
 
 def _image_stim(win: Any, pixels: Any, place: ImagePlacement, screen_px: tuple[int, int]) -> Any:
-    """A PsychoPy image drawn exactly where ``place`` says (PsychoPy's pix units: origin centre, y up)."""
+    """A PsychoPy image drawn where ``place`` says (PsychoPy pix units: origin centre, y up)."""
     from PIL import Image
     from psychopy import visual
 

@@ -54,7 +54,7 @@ def shuffled_schedule(
         The items with ``trial_id`` (1, 2, ...) and ``repetition`` (1, 2, ...) added.
     """
     rng = np.random.default_rng(seed)
-    trials = []
+    trials: list[dict[str, Any]] = []
     for rep in range(1, repetitions + 1):
         for index in rng.permutation(len(items)):
             trials.append(

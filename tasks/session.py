@@ -122,9 +122,10 @@ class TsvAppender:
         self.columns = list(columns)
         if self.path.exists() and self.path.stat().st_size > 0:
             self._check_existing()
-            self._file = open(self.path, "a", encoding="utf-8", newline="")
+            # kept open for the whole session: each row is flushed and fsync'ed as it is written
+            self._file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
         else:
-            self._file = open(self.path, "x", encoding="utf-8", newline="")
+            self._file = open(self.path, "x", encoding="utf-8", newline="")  # noqa: SIM115
             self._write_line(self.columns)
 
     def _check_existing(self) -> None:
@@ -235,7 +236,11 @@ class Session:
                 raise SessionError(f"{self.folder}: this session is already completed.")
             self.done = completed_trial_ids(self.folder / "trials.tsv")
             self.info.setdefault("resumes", []).append(
-                {"time": _now(), "after_trials": len(self.done), "previous_status": self.info["status"]}
+                {
+                    "time": _now(),
+                    "after_trials": len(self.done),
+                    "previous_status": self.info["status"],
+                }
             )
         else:
             if self.folder.exists() and any(self.folder.iterdir()):

@@ -69,7 +69,8 @@ def test_defaults_fill_missing_keys(tmp_path: Path) -> None:
             id="tracker-kind",
         ),
         pytest.param(
-            "[tracker]\nsample_rate_hz = 300\n", r"sample_rate_hz.*Allowed values are \[250",
+            "[tracker]\nsample_rate_hz = 300\n",
+            r"sample_rate_hz.*Allowed values are \[250",
             id="rate",
         ),
         pytest.param(
@@ -136,20 +137,39 @@ def test_task_config_inline_lab_and_override(tmp_path: Path) -> None:
     [
         pytest.param("[task]\n", r"\[task\] name: invalid value.*\['free-viewing'\]", id="no-name"),
         pytest.param('[task]\nname = "freeviewing"\n', r"but got 'freeviewing'", id="bad-name"),
-        pytest.param('[task]\nname = "free-viewing"\nduration = 3\n', r"unknown key 'duration'",
-                     id="unknown-task-key"),
-        pytest.param('[task]\nname = "free-viewing"\nimage_duration_s = 0\n',
-                     r"image_duration_s: must be positive", id="zero-duration"),
-        pytest.param('[task]\nname = "free-viewing"\nrepetitions = 0\n', r"repetitions",
-                     id="repetitions"),
-        pytest.param('[task]\nname = "free-viewing"\nseed = 1.5\n', r"seed: expected an integer",
-                     id="seed-type"),
-        pytest.param('colour = "red"\n[task]\nname = "free-viewing"\n', r"unknown key 'colour'",
-                     id="top-level"),
-        pytest.param('lab = "missing.toml"\n[task]\nname = "free-viewing"\n',
-                     r"missing.toml: configuration file not found", id="lab-missing"),
-        pytest.param('lab = "x.toml"\n[display]\n[task]\nname = "free-viewing"\n',
-                     r"either lab = <file> or inline", id="lab-and-inline"),
+        pytest.param(
+            '[task]\nname = "free-viewing"\nduration = 3\n',
+            r"unknown key 'duration'",
+            id="unknown-task-key",
+        ),
+        pytest.param(
+            '[task]\nname = "free-viewing"\nimage_duration_s = 0\n',
+            r"image_duration_s: must be positive",
+            id="zero-duration",
+        ),
+        pytest.param(
+            '[task]\nname = "free-viewing"\nrepetitions = 0\n', r"repetitions", id="repetitions"
+        ),
+        pytest.param(
+            '[task]\nname = "free-viewing"\nseed = 1.5\n',
+            r"seed: expected an integer",
+            id="seed-type",
+        ),
+        pytest.param(
+            'colour = "red"\n[task]\nname = "free-viewing"\n',
+            r"unknown key 'colour'",
+            id="top-level",
+        ),
+        pytest.param(
+            'lab = "missing.toml"\n[task]\nname = "free-viewing"\n',
+            r"missing.toml: configuration file not found",
+            id="lab-missing",
+        ),
+        pytest.param(
+            'lab = "x.toml"\n[display]\n[task]\nname = "free-viewing"\n',
+            r"either lab = <file> or inline",
+            id="lab-and-inline",
+        ),
         pytest.param('task = "free-viewing"\n', r"missing \[task\] table", id="task-not-table"),
     ],
 )

@@ -23,8 +23,9 @@ FRAMES = ("trial_id", "phase")
 
 
 def _open(folder: Path, **kwargs: object) -> Session:
-    return Session(folder, trial_columns=COLS, frame_columns=FRAMES,
-                   info={"seed": 5, "schedule": []}, **kwargs)  # type: ignore[arg-type]
+    return Session(
+        folder, trial_columns=COLS, frame_columns=FRAMES, info={"seed": 5, "schedule": []}, **kwargs
+    )  # type: ignore[arg-type]
 
 
 def test_folder_layout() -> None:
@@ -46,8 +47,9 @@ def test_new_session_writes_json_and_rows_immediately(tmp_path: Path) -> None:
         assert info["status"] == "running"
         assert info["seed"] == 5
         assert "python" in info["software"]
-        ses.write_trial({"trial_id": 1, "image_id": "a", "onset_s": 0.5},
-                        [{"trial_id": 1, "phase": "image"}])
+        ses.write_trial(
+            {"trial_id": 1, "image_id": "a", "onset_s": 0.5}, [{"trial_id": 1, "phase": "image"}]
+        )
         # on disk before the next trial, without closing anything
         lines = (folder / "trials.tsv").read_text().splitlines()
         assert lines == ["trial_id\timage_id\tonset_s", "1\ta\t0.5"]
@@ -115,8 +117,11 @@ def test_partial_last_line_is_moved_aside(tmp_path: Path) -> None:
         appender = TsvAppender(path, COLS)
     appender.append({"trial_id": 2, "image_id": "b", "onset_s": 0.7})
     appender.close()
-    assert path.read_text().splitlines() == ["trial_id\timage_id\tonset_s", "1\ta\t0.5",
-                                             "2\tb\t0.7"]
+    assert path.read_text().splitlines() == [
+        "trial_id\timage_id\tonset_s",
+        "1\ta\t0.5",
+        "2\tb\t0.7",
+    ]
     (aside,) = tmp_path.glob("trials.tsv.partial-*")
     assert aside.read_text() == "2\tb"
 

@@ -1,0 +1,89 @@
+"""A session killed with SIGKILL keeps its finished trials and eye data; --resume goes on."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from eyetracking import read_asc
+
+pytestmark = [pytest.mark.window, pytest.mark.slow]
+
+
+def _rows(path: Path) -> int:
+    return max(0, len(path.read_text().splitlines()) - 1) if path.exists() else 0
+
+
+def test_sigkill_after_trial_3_then_resume(
+    repo_root: Path, tiny_stimulus_set: Path, tmp_path: Path
+) -> None:
+    config = tmp_path / "fv.toml"
+    config.write_text(
+        f'lab = "{repo_root / "configs" / "lab_simulated.toml"}"\n'
+        "[task]\n"
+        'name = "free-viewing"\n'
+        f'stimulus_set = "{tiny_stimulus_set}"\n'
+        "image_duration_s = 0.6\nfixation_duration_s = 0.2\niti_s = 0.1\n"
+        "repetitions = 2\nseed = 11\n",
+        encoding="utf-8",
+    )
+    data = tmp_path / "data"
+    command = [
+        sys.executable,
+        "-m",
+        "selectivity",
+        "run",
+        "free-viewing",
+        "--config",
+        str(config),
+        "--participant",
+        "01",
+        "--data",
+        str(data),
+        "--windowed",
+    ]
+    folder = data / "sub-01" / "ses-1" / "free-viewing"
+    trials_tsv = folder / "trials.tsv"
+
+    proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 180
+        while _rows(trials_tsv) < 3 and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.01)
+        os.kill(proc.pid, signal.SIGKILL)
+    finally:
+        out = proc.communicate(timeout=30)[0].decode(errors="replace")
+    assert proc.returncode == -signal.SIGKILL, out
+
+    killed = pd.read_csv(trials_tsv, sep="\t")
+    assert list(killed["trial_id"][:3]) == [1, 2, 3]
+    assert json.loads((folder / "session.json").read_text())["status"] == "running"
+    rec = read_asc(folder / "eye" / "01s1.asc")
+    assert {1, 2, 3} <= set(rec.trials["trial_id"])
+    assert len(rec.fixations) > 0
+
+    done_before = len(killed)
+    resumed = subprocess.run([*command, "--resume"], capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stdout + resumed.stderr
+
+    trials = pd.read_csv(trials_tsv, sep="\t")
+    assert list(trials["trial_id"]) == list(range(1, 7))
+    assert trials["trial_id"].iloc[done_before] == done_before + 1  # went on at the next trial
+    info = json.loads((folder / "session.json").read_text())
+    assert info["status"] == "completed"
+    assert info["resumes"][0]["after_trials"] == done_before
+    assert info["eye_files"] == ["eye/01s1.asc", "eye/01s1r1.asc"]
+    second = read_asc(folder / "eye" / "01s1r1.asc")
+    assert set(second.trials["trial_id"]) == set(range(done_before + 1, 7))
+    # the first run's tracker file is untouched by the resume
+    assert set(rec.trials["trial_id"]) == set(
+        read_asc(folder / "eye" / "01s1.asc").trials["trial_id"]
+    )

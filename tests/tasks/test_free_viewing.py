@@ -1,0 +1,111 @@
+"""A full free-viewing session in a real PsychoPy window with the simulated tracker."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from eyetracking import read_asc
+from tasks.free_viewing import FRAME_COLUMNS, TRIAL_COLUMNS, run
+
+from .conftest import fast_config
+
+pytestmark = pytest.mark.window
+
+
+def test_full_session_files_agree(repo_root: Path, tiny_stimulus_set: Path, tmp_path: Path) -> None:
+    config = fast_config(repo_root, tiny_stimulus_set, repetitions=2)
+    folder = run(config, participant="01", session="1", data_root=tmp_path / "data", windowed=True)
+    assert folder == tmp_path / "data" / "sub-01" / "ses-1" / "free-viewing"
+
+    info = json.loads((folder / "session.json").read_text())
+    assert info["status"] == "completed"
+    assert info["simulated"] is True
+    assert info["tracker"]["kind"] == "simulated"
+    assert info["eye_files"] == ["eye/01s1.asc"]
+    assert info["screen"]["resolution_px"] == [1024, 768]
+    assert len(info["calibrations"]) == 1
+
+    trials = pd.read_csv(folder / "trials.tsv", sep="\t")
+    assert list(trials.columns) == list(TRIAL_COLUMNS)
+    assert list(trials["trial_id"]) == [1, 2, 3, 4, 5, 6]
+    assert sorted(trials["image_id"]) == ["square", "square", "tall", "tall", "wide", "wide"]
+    assert [t["image_id"] for t in info["schedule"]] == list(trials["image_id"])
+    assert (trials["duration_frames"] == round(0.3 * 60)).all()
+    assert (trials["label"] == "label-" + trials["image_id"]).all()
+    # measured on the flips: at least the planned frames went by (pacing never shows fewer)
+    assert (trials["measured_duration_s"] >= 17 / 60).all()
+
+    frames = pd.read_csv(folder / "frames.tsv", sep="\t")
+    assert list(frames.columns) == list(FRAME_COLUMNS)
+    assert len(frames) == 12
+    assert (frames["frames_shown"] == frames["frames_planned"]).all()
+
+    rec = read_asc(folder / "eye" / "01s1.asc")
+    assert rec.display_size_px == (1024, 768)
+    asc_trials = rec.trials.set_index("trial_id")
+    assert list(asc_trials.index) == [1, 2, 3, 4, 5, 6]
+    for row in trials.itertuples():
+        asc = asc_trials.loc[row.trial_id]
+        assert asc["image_id"] == row.image_id
+        assert asc["result"] == 0
+        assert (asc["img_left"], asc["img_top"], asc["img_width"], asc["img_height"]) == (
+            row.image_left_px,
+            row.image_top_px,
+            row.image_width_px,
+            row.image_height_px,
+        )
+        # the onset message and the tracker-clock reading are made on the same flip
+        assert abs(asc["onset"] - row.onset_tracker_ms) <= 2.0
+    # images are centred at native size
+    wide = trials[trials["image_id"] == "wide"].iloc[0]
+    assert (wide.image_left_px, wide.image_top_px, wide.image_width_px) == (452, 344, 120)
+    assert len(rec.fixations) > 0
+
+
+def test_refuses_to_overwrite(repo_root: Path, tiny_stimulus_set: Path, tmp_path: Path) -> None:
+    from tasks import SessionExistsError
+
+    config = fast_config(repo_root, tiny_stimulus_set)
+    folder = run(config, participant="02", data_root=tmp_path, windowed=True)
+    before = (folder / "trials.tsv").read_bytes()
+    with pytest.raises(SessionExistsError, match="--resume"):
+        run(config, participant="02", data_root=tmp_path, windowed=True)
+    assert (folder / "trials.tsv").read_bytes() == before
+
+
+@pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool not installed")
+def test_escape_ends_cleanly(repo_root: Path, tiny_stimulus_set: Path, tmp_path: Path) -> None:
+    config = fast_config(repo_root, tiny_stimulus_set, repetitions=4, image_duration_s=0.5)
+    trials_tsv = tmp_path / "sub-03" / "ses-1" / "free-viewing" / "trials.tsv"
+
+    def press_escape_after_two_trials() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if trials_tsv.exists() and len(trials_tsv.read_text().splitlines()) >= 3:
+                subprocess.run(["xdotool", "key", "Escape"], check=False)
+                return
+            time.sleep(0.02)
+
+    presser = threading.Thread(target=press_escape_after_two_trials, daemon=True)
+    presser.start()
+    folder = run(config, participant="03", data_root=tmp_path, windowed=True)
+    presser.join()
+    info = json.loads((folder / "session.json").read_text())
+    assert info["status"] == "aborted"
+    trials = pd.read_csv(folder / "trials.tsv", sep="\t")
+    assert 2 <= len(trials) < 12
+    # the tracker file was closed with every finished trial in it
+    rec = read_asc(folder / "eye" / "03s1.asc")
+    assert set(trials["trial_id"]) <= set(rec.trials["trial_id"])
+    assert np.isfinite(
+        rec.trials.set_index("trial_id").loc[list(trials["trial_id"]), "onset"]
+    ).all()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -44,14 +45,17 @@ class Screen:
             value = getattr(self, name)
             if not isinstance(value, (int, np.integer)) or isinstance(value, bool) or value <= 0:
                 raise ValueError(f"Screen {name} must be a positive integer, got {value!r}")
-        for name in ("width_cm", "distance_cm"):
+        for name in ("width_cm", "distance_cm", "height_cm"):
             value = getattr(self, name)
-            if not isinstance(value, (int, float)) or not math.isfinite(value) or value <= 0:
+            if name == "height_cm" and value is None:
+                continue
+            if (
+                not isinstance(value, numbers.Real)
+                or isinstance(value, (bool, np.bool_))
+                or not math.isfinite(value)
+                or value <= 0
+            ):
                 raise ValueError(f"Screen {name} must be a positive number of cm, got {value!r}")
-        if self.height_cm is not None and (
-            not isinstance(self.height_cm, (int, float)) or self.height_cm <= 0
-        ):
-            raise ValueError(f"Screen height_cm must be a positive number, got {self.height_cm!r}")
 
     @property
     def size_px(self) -> tuple[int, int]:

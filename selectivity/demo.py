@@ -110,6 +110,7 @@ def _ann_maps(
         )
         loaded = load_model(model, weights=None)
     torch.manual_seed(0)
+    options = {"reduce": "abs_sum", "smooth_sigma_px": 4.0, "normalize": "sum"}
     maps = {}
     for image_id, pixels in images.items():
         x = loaded.preprocess(pixels).unsqueeze(0)
@@ -117,35 +118,31 @@ def _ann_maps(
         maps[image_id] = to_map(
             raw[0], reduce="abs_sum", smooth_sigma_px=4.0, normalize="sum", size=pixels.shape[:2]
         )
-    provenance = {
-        **loaded.provenance,
-        "method": "gradient",
-        "reduce": "abs_sum",
-        "smooth_sigma_px": 4.0,
-    }
+    provenance = loaded.map_provenance(
+        method="gradient", parameters={"target": "predicted class", "to_map": options}
+    )
     return maps, provenance
 
 
 def _fixations_per_image(sessions: list[Path]) -> dict[str, list[np.ndarray]]:
-    """Fixations that began while each image was shown, in image pixels, per participant."""
-    from eyetracking import read_asc, to_image_coords
+    """Fixations that began while each image was shown, in image pixels, one array per trial."""
+    from eyetracking import IMAGE_OFFSET, read_asc, to_image_coords
 
     per_image: dict[str, list[np.ndarray]] = {}
     for folder in sessions:
-        trials_tsv = pd.read_csv(folder / "trials.tsv", sep="\t")
         for asc in sorted((folder / "eye").glob("*.asc")):
             rec = read_asc(asc)
-            fix = to_image_coords(rec.fixations, rec.trials)
             trials = rec.trials.set_index("trial_id")
-            for row in trials_tsv.itertuples():
-                if row.trial_id not in trials.index:
-                    continue
-                onset = trials.loc[row.trial_id, "onset"]
-                sel = fix[
-                    (fix["trial_id"] == row.trial_id) & (fix["start"] >= onset) & fix["in_image"]
-                ]
-                per_image.setdefault(str(row.image_id), []).append(
-                    sel[["x_img", "y_img"]].to_numpy()
+            image_of = trials["image_id"].astype(str).to_dict()
+            messages = rec.messages
+            offsets = messages[messages["text"] == IMAGE_OFFSET].set_index("trial_id")["time"]
+            fix = to_image_coords(rec.fixations, rec.trials)
+            shown = (fix["start"] >= fix["trial_id"].map(trials["onset"])) & (
+                fix["start"] < fix["trial_id"].map(offsets)
+            )
+            for trial_id, group in fix[shown & fix["in_image"]].groupby("trial_id"):
+                per_image.setdefault(image_of[trial_id], []).append(
+                    group[["x_img", "y_img"]].to_numpy()
                 )
     return per_image
 
@@ -244,9 +241,9 @@ def run_demo(
                 "image": image_id,
                 "fixations": len(points),
                 "CC(fixations, ANN)": metrics.cc(fmap, ann[image_id]),
-                "NSS(ANN)": metrics.nss(ann[image_id], points),
+                "NSS(ANN)": metrics.nss(ann[image_id], points, image_shape=shape),
                 "CC(fixations, planted)": metrics.cc(fmap, truth[image_id]),
-                "NSS(planted)": metrics.nss(truth[image_id], points),
+                "NSS(planted)": metrics.nss(truth[image_id], points, image_shape=shape),
             }
         )
         rows.append(

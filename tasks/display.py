@@ -69,7 +69,10 @@ def open_window(
                     "the monitor settings, or every duration will be wrong.",
                     stacklevel=3,
                 )
-        win.mouseVisible = windowed
+        if win.fullscr:
+            # (setting it on a window without a window manager, as under Xvfb, moves the
+            # keyboard focus away from the window)
+            win.mouseVisible = False
         yield win
     finally:
         win.close()
@@ -148,13 +151,19 @@ class Presenter:
         self.keyboard = keyboard if keyboard is not None else psychopy_keyboard.Keyboard()
         self._core = core
         self._last_flip: float | None = None
+        self._target: float | None = None
 
     def flip(self) -> float:
         """Flip once; returns the flip time on the experiment clock (s)."""
-        if self.pace and self._last_flip is not None:
-            wait = self._last_flip + self.frame_s - self._core.getTime()
-            if wait > 0:
-                self._core.wait(wait, hogCPUperiod=min(wait, 0.002))
+        if self.pace:
+            # keep to a fixed frame grid, so the cost of drawing and flipping does not add up
+            now = self._core.getTime()
+            target = now if self._target is None else self._target + self.frame_s
+            if now > target + self.frame_s:  # fell behind: a dropped frame, as on a real display
+                target = now
+            if target > now:
+                self._core.wait(target - now, hogCPUperiod=min(target - now, 0.002))
+            self._target = target
         stamp = self.win.flip()
         if stamp is None:  # flip timestamps are off in some PsychoPy window setups
             stamp = self._core.getTime()

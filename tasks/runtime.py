@@ -134,6 +134,10 @@ def open_session_tracker(
     try:
         tracker.open(session.eye_dir, stem)
         session.update(tracker=tracker.settings())
+        # a file written as the session goes (the simulated ASC) is listed at once, so a killed
+        # session still names it; EyeLink's EDF arrives from the Host PC when the tracker closes
+        if session.eye_file and (session.folder / session.eye_file).exists():
+            session.add_eye_files([session.folder / session.eye_file])
         yield tracker
     finally:
         files = tracker.close()

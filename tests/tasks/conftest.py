@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -38,7 +39,19 @@ def tiny_stimulus_set(tmp_path: Path) -> Path:
     return path
 
 
-def fast_config(
+@pytest.fixture
+def fast_config(repo_root: Path) -> Callable[..., ExperimentConfig]:
+    """Make a shipped configuration fast: ``fast_config(stimulus_set, name=..., **task)``."""
+
+    def make(
+        stimulus_set: Path, name: str = "free_viewing_simulated.toml", **task: object
+    ) -> ExperimentConfig:
+        return _fast_config(repo_root, stimulus_set, name, **task)
+
+    return make
+
+
+def _fast_config(
     repo_root: Path, stimulus_set: Path, name: str = "free_viewing_simulated.toml", **task: object
 ) -> ExperimentConfig:
     """A shipped configuration with short durations and the test's stimulus set."""

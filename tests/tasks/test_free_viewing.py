@@ -7,6 +7,7 @@ import shutil
 import subprocess
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -14,15 +15,16 @@ import pandas as pd
 import pytest
 
 from eyetracking import read_asc
+from tasks.config import ExperimentConfig
 from tasks.free_viewing import FRAME_COLUMNS, TRIAL_COLUMNS, run
-
-from .conftest import fast_config
 
 pytestmark = pytest.mark.window
 
 
-def test_full_session_files_agree(repo_root: Path, tiny_stimulus_set: Path, tmp_path: Path) -> None:
-    config = fast_config(repo_root, tiny_stimulus_set, repetitions=2)
+def test_full_session_files_agree(
+    fast_config: Callable[..., ExperimentConfig], tiny_stimulus_set: Path, tmp_path: Path
+) -> None:
+    config = fast_config(tiny_stimulus_set, repetitions=2)
     folder = run(config, participant="01", session="1", data_root=tmp_path / "data", windowed=True)
     assert folder == tmp_path / "data" / "sub-01" / "ses-1" / "free-viewing"
 
@@ -71,10 +73,12 @@ def test_full_session_files_agree(repo_root: Path, tiny_stimulus_set: Path, tmp_
     assert len(rec.fixations) > 0
 
 
-def test_refuses_to_overwrite(repo_root: Path, tiny_stimulus_set: Path, tmp_path: Path) -> None:
+def test_refuses_to_overwrite(
+    fast_config: Callable[..., ExperimentConfig], tiny_stimulus_set: Path, tmp_path: Path
+) -> None:
     from tasks import SessionExistsError
 
-    config = fast_config(repo_root, tiny_stimulus_set)
+    config = fast_config(tiny_stimulus_set)
     folder = run(config, participant="02", data_root=tmp_path, windowed=True)
     before = (folder / "trials.tsv").read_bytes()
     with pytest.raises(SessionExistsError, match="--resume"):
@@ -83,22 +87,31 @@ def test_refuses_to_overwrite(repo_root: Path, tiny_stimulus_set: Path, tmp_path
 
 
 @pytest.mark.skipif(shutil.which("xdotool") is None, reason="xdotool not installed")
-def test_escape_ends_cleanly(repo_root: Path, tiny_stimulus_set: Path, tmp_path: Path) -> None:
-    config = fast_config(repo_root, tiny_stimulus_set, repetitions=4, image_duration_s=0.5)
+def test_escape_ends_cleanly(
+    fast_config: Callable[..., ExperimentConfig], tiny_stimulus_set: Path, tmp_path: Path
+) -> None:
+    config = fast_config(tiny_stimulus_set, repetitions=4, image_duration_s=0.5)
     trials_tsv = tmp_path / "sub-03" / "ses-1" / "free-viewing" / "trials.tsv"
 
+    finished = threading.Event()
+
     def press_escape_after_two_trials() -> None:
+        # Under Xvfb the keyboard sometimes misses a key sent by xdotool, so keep pressing,
+        # as a person would, until the session is over.
         deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
+        while not finished.is_set() and time.monotonic() < deadline:
             if trials_tsv.exists() and len(trials_tsv.read_text().splitlines()) >= 3:
                 subprocess.run(["xdotool", "key", "Escape"], check=False)
-                return
+                time.sleep(0.1)
             time.sleep(0.02)
 
     presser = threading.Thread(target=press_escape_after_two_trials, daemon=True)
     presser.start()
-    folder = run(config, participant="03", data_root=tmp_path, windowed=True)
-    presser.join()
+    try:
+        folder = run(config, participant="03", data_root=tmp_path, windowed=True)
+    finally:
+        finished.set()
+        presser.join()
     info = json.loads((folder / "session.json").read_text())
     assert info["status"] == "aborted"
     trials = pd.read_csv(folder / "trials.tsv", sep="\t")

@@ -153,6 +153,18 @@ class Presenter:
         self._last_flip: float | None = None
         self._target: float | None = None
 
+    def __enter__(self) -> Presenter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop the keyboard's event queue (Psychtoolbox runs it in a background thread)."""
+        stop = getattr(self.keyboard, "stop", None)
+        if stop is not None:
+            stop()
+
     def flip(self) -> float:
         """Flip once; returns the flip time on the experiment clock (s)."""
         if self.pace:

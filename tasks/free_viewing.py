@@ -96,16 +96,16 @@ def run(
         resume=resume,
     )
     observer = simulated_observer(stimuli, ids=list(table["id"])) if simulated else None
+    screen = lab.display.geometry
+    hz = lab.display.refresh_hz
     with (
         ses,
         open_window(lab.display, windowed=windowed, check_timing=not simulated) as win,
+        Presenter(win, refresh_hz=hz, pace=simulated) as show,
         open_session_tracker(config, ses, observer=observer) as tracker,
     ):
         from psychopy import visual
 
-        screen = lab.display.geometry
-        hz = lab.display.refresh_hz
-        show = Presenter(win, refresh_hz=hz, pace=simulated)
         cross = visual.ShapeStim(
             win,
             vertices="cross",

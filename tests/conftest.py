@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import sys
 import tempfile
 from pathlib import Path
 
@@ -28,3 +30,34 @@ def shared_data() -> Path:
 def repo_root() -> Path:
     """The repository root (where configs/ lives)."""
     return REPO
+
+
+_EXIT_STATUS = {"code": 0}
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    _EXIT_STATUS["code"] = int(exitstatus)
+
+
+def _exit_before_psychtoolbox_finalizes() -> None:
+    """Stop Xvfb, then leave without Python's finalisation, when Psychtoolbox was loaded.
+
+    PsychoPy's keyboard opens an X connection inside Psychtoolbox's PsychHID, which
+    touches it again when the interpreter finalises. pytest-xvfb stops the X server in
+    an ``atexit`` handler, before that, so Xlib's I/O-error handler would end a run in
+    which every test passed with status 1. This handler, registered after pytest-xvfb's
+    and so run before it, stops the server itself and exits with pytest's own status.
+    """
+    if "psychtoolbox" not in sys.modules:
+        return
+    try:
+        import pytest_xvfb
+
+        pytest_xvfb.shutdown_xvfb()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(_EXIT_STATUS["code"])
+
+
+atexit.register(_exit_before_psychtoolbox_finalizes)

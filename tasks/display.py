@@ -149,6 +149,11 @@ class Presenter:
         self.refresh_hz = refresh_hz
         self.pace = pace
         self.keyboard = keyboard if keyboard is not None else psychopy_keyboard.Keyboard()
+        # PsychoPy shares one keyboard device per process: a queue stopped by an earlier
+        # Presenter (an earlier session in the same process) must be started again
+        start = getattr(self.keyboard, "start", None)
+        if start is not None:
+            start()
         self._core = core
         self._last_flip: float | None = None
         self._target: float | None = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 import subprocess
@@ -122,3 +123,48 @@ def test_escape_ends_cleanly(
     assert np.isfinite(
         rec.trials.set_index("trial_id").loc[list(trials["trial_id"]), "onset"]
     ).all()
+
+
+def test_lab_config_runs_with_eyelink_in_dummy_mode(
+    fast_config: Callable[..., ExperimentConfig], tiny_stimulus_set: Path, tmp_path: Path
+) -> None:
+    """configs/free_viewing.toml (EyeLink) runs end to end on pylink's dummy connection."""
+    pytest.importorskip("pylink")
+    config = fast_config(tiny_stimulus_set, name="free_viewing.toml")
+    assert config.lab.tracker.kind == "eyelink"
+    lab = dataclasses.replace(
+        config.lab, tracker=dataclasses.replace(config.lab.tracker, dummy=True)
+    )
+    # Nobody presses SPACE in a test: the instructions wait for a key on a real tracker
+    # run, so send it as soon as the window is up.
+    stop = threading.Event()
+
+    def press_space() -> None:
+        deadline = time.monotonic() + 60
+        while not stop.is_set() and time.monotonic() < deadline:
+            subprocess.run(["xdotool", "key", "space"], check=False)
+            time.sleep(0.2)
+
+    if shutil.which("xdotool") is None:
+        pytest.skip("xdotool is needed to press SPACE on the instructions screen")
+    presser = threading.Thread(target=press_space, daemon=True)
+    presser.start()
+    try:
+        folder = run(
+            dataclasses.replace(config, lab=lab),
+            participant="04",
+            data_root=tmp_path,
+            windowed=True,
+        )
+    finally:
+        stop.set()
+        presser.join()
+    info = json.loads((folder / "session.json").read_text())
+    assert info["status"] == "completed"
+    assert info["simulated"] is False
+    assert info["tracker"]["kind"] == "eyelink"
+    assert info["tracker"]["dummy"] is True
+    assert info["eye_files"] == []  # the dummy connection records no EDF
+    trials = pd.read_csv(folder / "trials.tsv", sep="\t")
+    assert list(trials["trial_id"]) == [1, 2, 3]
+    assert trials["eye_file"].tolist() == ["eye/04s1.edf"] * 3

@@ -141,7 +141,9 @@ def _draw_target(
     rng: np.random.Generator,
 ) -> NDArray[np.float64]:
     pl = view.placement
-    lo = np.array([pl.left_px, pl.top_px])
+    # integer coordinates are pixel centres (ImagePlacement): the image's first column
+    # spans [left - 0.5, left + 0.5) on the screen
+    lo = np.array([pl.left_px, pl.top_px]) - 0.5
     size = np.array([pl.width_px, pl.height_px])
     if rng.random() < params.center_bias:
         sigma = params.center_bias_sigma_deg * screen.px_per_deg

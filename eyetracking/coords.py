@@ -51,17 +51,18 @@ def to_image_coords(
     -------
     DataFrame
         A copy of ``fixations`` with ``x_img``, ``y_img`` (float, native image
-        pixels: continuous coordinates with the image's top-left corner at
-        ``(0, 0)``, so pixel ``[row, col]`` covers ``col <= x_img < col + 1``,
-        ``row <= y_img < row + 1``) and ``in_image`` (bool: inside
-        ``[0, width) x [0, height)``). Rows outside the image, with missing
+        pixels; integers are pixel centres, as for screen pixels, so pixel
+        ``[row, col]`` covers ``col - 0.5 <= x_img < col + 0.5``) and
+        ``in_image`` (bool: inside ``[-0.5, width - 0.5) x [-0.5, height - 0.5)``,
+        the same rule as :func:`analysis.fixation_counts`). Rows outside the image, with missing
         positions, or of trials without a placement are kept, with
         ``in_image`` False (and NaN coordinates where there is no placement).
 
     Notes
     -----
-    ``x_img = (x - left_px) * image_width_px / width_px``, likewise for y:
-    positions are scaled when the drawn size differs from the native size.
+    ``x_img = (x - left_px + 0.5) * image_width_px / width_px - 0.5``, likewise
+    for y: positions are scaled about the image's outer edge when the drawn
+    size differs from the native size (at the native size, ``x - left_px``).
     """
     for name, column in (("x", x), ("y", y)):
         if column not in fixations.columns:
@@ -95,10 +96,12 @@ def to_image_coords(
     left, top, width, height, native_w, native_h = params.T
     xs = out[x].to_numpy(dtype=np.float64, na_value=np.nan)
     ys = out[y].to_numpy(dtype=np.float64, na_value=np.nan)
-    x_img = (xs - left) * native_w / width
-    y_img = (ys - top) * native_h / height
+    x_img = (xs - left + 0.5) * native_w / width - 0.5
+    y_img = (ys - top + 0.5) * native_h / height - 0.5
     with np.errstate(invalid="ignore"):
-        inside = (x_img >= 0) & (x_img < native_w) & (y_img >= 0) & (y_img < native_h)
+        inside = (
+            (x_img >= -0.5) & (x_img < native_w - 0.5) & (y_img >= -0.5) & (y_img < native_h - 0.5)
+        )
     out["x_img"] = x_img
     out["y_img"] = y_img
     out["in_image"] = inside

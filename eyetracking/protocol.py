@@ -37,6 +37,14 @@ class ImagePlacement:
         Native size of the image file. When the drawn size differs, screen
         positions are scaled to native image pixels by
         :func:`eyetracking.to_image_coords`. Default: the drawn size.
+
+    Notes
+    -----
+    Throughout the project, as in EyeLink's ``DISPLAY_COORDS 0 0 W-1 H-1``,
+    integer coordinates are pixel centres: pixel column ``j`` covers
+    ``[j - 0.5, j + 0.5)``. An image drawn at ``left_px`` has its first
+    column centred on screen pixel ``left_px``, so it covers screen ``x`` in
+    ``[left_px - 0.5, left_px + width_px - 0.5)``.
     """
 
     left_px: float

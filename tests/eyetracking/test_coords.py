@@ -22,8 +22,9 @@ def test_unscaled_placement_and_edges():
     out = to_image_coords(points, placement)
     np.testing.assert_allclose(out["x_img"], [0, 199.9, 200, 50, -0.1, np.nan], atol=1e-9)
     np.testing.assert_allclose(out["y_img"], [0, 99.9, 50, 100, 10, 10], atol=1e-9)
-    # The image covers [0, 200) x [0, 100): the right and bottom edges are outside.
-    assert out["in_image"].tolist() == [True, True, False, False, False, False]
+    # Integers are pixel centres: the image covers [-0.5, 199.5) x [-0.5, 99.5), so 199.9
+    # (in screen pixel 300, right of the image) is outside and -0.1 (in pixel 100) inside.
+    assert out["in_image"].tolist() == [True, False, False, False, True, False]
     assert out["in_image"].dtype == bool
     assert len(out) == len(points)
 
@@ -32,17 +33,23 @@ def test_scaled_placement():
     # A 200 x 150 image drawn at twice its size with its top-left corner at (10, 20).
     placement = ImagePlacement(10.0, 20.0, 400.0, 300.0, image_width_px=200, image_height_px=150)
     out = to_image_coords(_points([(210, 170), (10, 20), (409, 319), (410, 100)]), placement)
-    np.testing.assert_allclose(out["x_img"], [100, 0, 199.5, 200])
-    np.testing.assert_allclose(out["y_img"], [75, 0, 149.5, 40])
+    # Screen pixel 210 spans [209.5, 210.5), i.e. image [99.5, 100): its centre is 99.75;
+    # x_img = (x - 10 + 0.5) / 2 - 0.5.
+    np.testing.assert_allclose(out["x_img"], [99.75, -0.25, 199.25, 199.75])
+    np.testing.assert_allclose(out["y_img"], [74.75, -0.25, 149.25, 39.75])
     assert out["in_image"].tolist() == [True, True, True, False]
 
 
 def test_centered_placement_by_hand():
     # 405 x 405 image at 1.5x on 1024 x 768: drawn 608 px (round(607.5)), left (1024-608)//2
-    # = 208, top (768-608)//2 = 80; the screen centre maps to (512-208)*405/608 = 202.5.
+    # = 208, top (768-608)//2 = 80; the screen centre maps to (512-208+0.5)*405/608 - 0.5
+    # = 123322.5/608 - 0.5 = 202.3331 and the first drawn pixel to 0.5*405/608 - 0.5.
     placement = ImagePlacement.centered((1024, 768), (405, 405), scale=1.5)
     out = to_image_coords(_points([(512, 384), (208, 80)]), placement)
-    np.testing.assert_allclose(out[["x_img", "y_img"]].to_numpy(), [[202.5, 202.5], [0, 0]])
+    first = 0.5 * 405 / 608 - 0.5
+    np.testing.assert_allclose(
+        out[["x_img", "y_img"]].to_numpy(), [[202.33306, 202.33306], [first, first]], rtol=1e-6
+    )
 
 
 def test_input_is_not_modified_and_columns_named():
@@ -84,9 +91,13 @@ def test_join_with_native_sizes():
     points = _points([(50, 50), (500, 400)], trial_id=[1, 2])
     sizes = {"a.png": (50, 25), "b.png": (400, 400)}
     out = to_image_coords(points, _trials(), image_size_px=sizes)
-    np.testing.assert_allclose(out[["x_img", "y_img"]].to_numpy(), [[25, 12.5], [200, 200]])
+    # (50 + 0.5) * 50/100 - 0.5 = 24.75, (50 + 0.5) * 25/100 - 0.5 = 12.125,
+    # (100 + 0.5) * 400/200 - 0.5 = 200.5
+    np.testing.assert_allclose(
+        out[["x_img", "y_img"]].to_numpy(), [[24.75, 12.125], [200.5, 200.5]]
+    )
     out = to_image_coords(points, _trials(), image_size_px=(10, 10))
-    np.testing.assert_allclose(out[["x_img", "y_img"]].to_numpy(), [[5, 5], [5, 5]])
+    np.testing.assert_allclose(out[["x_img", "y_img"]].to_numpy(), [[4.55, 4.55], [4.525, 4.525]])
 
 
 def test_mapping_of_placements_with_string_ids():
@@ -117,8 +128,10 @@ def test_recording_fixations_end_to_end(write_asc):
     )
     rec = read_asc(path)
     out = to_image_coords(rec.fixations, rec.trials, image_size_px=(400, 200))
-    # Drawn 200 x 100 at (412, 334); native 400 x 200: the centre maps to (200, 100).
-    np.testing.assert_allclose(out[["x_img", "y_img"]].to_numpy(), [[200, 100], [-624, -468]])
+    # Drawn 200 x 100 at (412, 334); native 400 x 200: x_img = (x - 412 + 0.5) * 2 - 0.5.
+    np.testing.assert_allclose(
+        out[["x_img", "y_img"]].to_numpy(), [[200.5, 100.5], [-623.5, -467.5]]
+    )
     assert out["in_image"].tolist() == [True, False]
     placement = rec.placement(1, image_size_px=(400, 200))
     pd.testing.assert_frame_equal(out, to_image_coords(rec.fixations, placement))

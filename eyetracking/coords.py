@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from .protocol import ImagePlacement
-from .recording import _placement_from_row
+from .recording import placements_from_trials
 
 __all__ = ["to_image_coords"]
 
@@ -130,14 +130,5 @@ def _from_trials(
         raise ValueError(
             f"The trials table has trial_id {dup!r} more than once; the join is ambiguous."
         )
-    out: dict[Any, np.ndarray] = {}
-    for _, row in trials.iterrows():
-        size = (
-            image_size_px.get(row["img_path"])
-            if isinstance(image_size_px, Mapping)
-            else image_size_px
-        )
-        found = _placement_from_row(row, image_size_px=size)
-        if found is not None:
-            out[row[trial_id]] = _params(found)
-    return out
+    found = placements_from_trials(trials, image_size_px=image_size_px, trial_id=trial_id)
+    return {key: _params(placement) for key, placement in found.items()}

@@ -296,17 +296,27 @@ class Recording:
         ``image_size_px`` is one native ``(width, height)`` for all images, or
         a mapping from ``img_path`` to native size.
         """
-        out: dict[Any, ImagePlacement] = {}
-        for _, row in self.trials.iterrows():
-            size = (
-                image_size_px.get(row["img_path"])
-                if isinstance(image_size_px, Mapping)
-                else image_size_px
-            )
-            placement = _placement_from_row(row, image_size_px=size)
-            if placement is not None:
-                out[row["trial_id"]] = placement
-        return out
+        return placements_from_trials(self.trials, image_size_px=image_size_px)
+
+
+def placements_from_trials(
+    trials: pd.DataFrame,
+    *,
+    image_size_px: Mapping[str, tuple[int, int]] | tuple[int, int] | None = None,
+    trial_id: str = "trial_id",
+) -> dict[Any, ImagePlacement]:
+    """Placements of every trial of a trials table that has an image, keyed by ``trial_id``."""
+    out: dict[Any, ImagePlacement] = {}
+    for _, row in trials.iterrows():
+        size = (
+            image_size_px.get(row["img_path"])
+            if isinstance(image_size_px, Mapping)
+            else image_size_px
+        )
+        placement = _placement_from_row(row, image_size_px=size)
+        if placement is not None:
+            out[row[trial_id]] = placement
+    return out
 
 
 def _plain(value: Any) -> Any:

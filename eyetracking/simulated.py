@@ -14,6 +14,7 @@ from typing import IO, Any
 import numpy as np
 
 from . import _asc_writer as asc
+from ._eyelink_setup import check_message
 from ._gaze import GazeBlock, GazeParams, View, simulate_gaze
 from ._observer import SimulatedObserver, check_number, invalid_value
 from .protocol import IMAGE_OFFSET, IMAGE_ONSET, ImagePlacement, display_coords_message
@@ -356,9 +357,8 @@ class SimulatedTracker(Tracker):
 
     def send_message(self, text: str) -> None:
         self._require_open("send a message")
-        text = str(text)
-        if "\n" in text or "\r" in text:
-            raise ValueError(f"A tracker message must be one line, got {text!r}")
+        # the same limits as EyeLink, so a task that runs simulated also runs in the lab
+        text = check_message(text)
         tick = self._now()
         match = _OFFSET_MESSAGE.fullmatch(text)
         if match and match[2] in (IMAGE_ONSET, IMAGE_OFFSET):

@@ -469,6 +469,8 @@ def test_misuse_raises(tmp_path, observer):
         tracker.log_image("other", "images/other.png", PLACEMENT)
     with pytest.raises(ValueError, match="one line"):
         tracker.send_message("two\nlines")
+    with pytest.raises(ValueError, match="at most 130 bytes, but got 131"):
+        tracker.send_message("x" * 131)  # EyeLink's limit holds in simulation too
     tracker.start_recording()
     with pytest.raises(RuntimeError, match="while recording"):
         tracker.calibrate(None)

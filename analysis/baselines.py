@@ -9,8 +9,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._fixations_input import fixation_xy, pixel_indices
 from .fixations import _caller_stacklevel, _check_shape, _density, _is_positive_number, _sigma_px
+from .fixations._input import fixation_xy, pixel_indices
 
 __all__ = [
     "CENTRE_SIGMA_FRAC",

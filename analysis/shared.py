@@ -10,9 +10,9 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._comparison_inputs import _as_map as _map_2d
-from ._comparison_inputs import _check_size, _per_image
 from ._shared_resample import _resample
+from .comparison._inputs import _as_map as _map_2d
+from .comparison._inputs import _check_size, _per_image
 from .fixations import _caller_stacklevel
 
 __all__ = ["NORMALIZATIONS", "SharedComponent", "shared_component"]

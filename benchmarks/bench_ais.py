@@ -134,9 +134,9 @@ def _timed_forwards(net: Any, images: Any, device: str) -> dict[str, float]:
 
 
 def worker_full(args: argparse.Namespace) -> dict[str, Any]:
-    from analysis import _ais_core, _ais_engines
-    from analysis._ais_modules import evaluating
-    from analysis._ais_pairs import check_splits, kfold_splits, prepare_similarity
+    from analysis.ais import _core, _engines
+    from analysis.ais._modules import evaluating
+    from analysis.ais._pairs import check_splits, kfold_splits, prepare_similarity
 
     net = _vgg16(args.device)
     images, similarity = _inputs(args.images, 224)
@@ -147,17 +147,17 @@ def worker_full(args: argparse.Namespace) -> dict[str, Any]:
     times: dict[str, Any] = {}
     with evaluating(net):
         start = time.perf_counter()
-        engine = _ais_engines.build(
+        engine = _engines.build(
             net, images, "features.29", "classifier.4", method="auto", batch_size=16
         )
         _sync(args.device)
         times["forward"] = time.perf_counter() - start
         chunk = engine.chunk(None)
         start = time.perf_counter()
-        scores = _ais_core.single_ablations(engine, sim, chunk)
+        scores = _core.single_ablations(engine, sim, chunk)
         times["set_and_image"] = time.perf_counter() - start
         start = time.perf_counter()
-        folds = _ais_core.pruning(engine, sim, splits, scores["rsm"], scores["ablated_rsm"], chunk)
+        folds = _core.pruning(engine, sim, splits, scores["rsm"], scores["ablated_rsm"], chunk)
         times["pruning"] = time.perf_counter() - start
         passes = _timed_forwards(net, images, args.device)
     k_maps, n = engine.n_maps, args.images

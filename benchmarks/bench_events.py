@@ -41,8 +41,8 @@ import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from eyetracking._edf_api import load_api, read_edf_content
 from eyetracking.edf import read_edf
+from eyetracking.edf._api import load_api, read_edf_content
 from eyetracking.events import detect_events
 
 try:

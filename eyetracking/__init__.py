@@ -11,13 +11,19 @@ from .coords import to_image_coords
 from .edf import EDF_CONVERTERS, read_edf
 from .events import EVENT_DETECTORS, DetectedEvents, detect_events
 from .export import EXPORT_TABLES, read_tsv, write_table_tsv, write_tsv
-from .eyelink import EyeLinkTracker
 from .protocol import IMAGE_OFFSET, IMAGE_ONSET, ImagePlacement
 from .quality import QUALITY_LEVELS, data_quality
 from .recording import Recording
 from .screen import Screen
-from .simulated import SimulatedObserver, SimulatedTracker
-from .tracker import TRACKER_KINDS, NoTracker, Tracker, open_tracker
+from .trackers import (
+    TRACKER_KINDS,
+    EyeLinkTracker,
+    NoTracker,
+    SimulatedObserver,
+    SimulatedTracker,
+    Tracker,
+    open_tracker,
+)
 
 __all__ = [
     "EDF_CONVERTERS",

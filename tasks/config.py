@@ -15,7 +15,7 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 from eyetracking.screen import Screen
-from eyetracking.tracker import TRACKER_KINDS
+from eyetracking.trackers.base import TRACKER_KINDS
 
 __all__ = [
     "CALIBRATION_TYPES",

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from eyetracking.tracker import Tracker, open_tracker
+from eyetracking.trackers import Tracker, open_tracker
 
 from .config import ExperimentConfig, to_dict
 from .session import Session, session_folder
@@ -149,7 +149,7 @@ def simulated_observer(stimulus_set: Any, *, ids: Sequence[str]) -> Any:
 
     Without that source the observer looks uniformly over each image (plus centre bias).
     """
-    from eyetracking.simulated import SimulatedObserver
+    from eyetracking.trackers.simulated import SimulatedObserver
 
     if SIMULATION_TRUTH_SOURCE in stimulus_set.map_sources:
         maps = {i: stimulus_set.map(SIMULATION_TRUTH_SOURCE, i) for i in ids}

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from selectivity.cli_analyze import register
+from selectivity.cli.analyze import register
 
 
 @pytest.fixture(autouse=True, scope="module")

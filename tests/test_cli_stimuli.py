@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from selectivity.cli_stimuli import main
+from selectivity.cli.stimuli import main
 
 pytestmark = pytest.mark.filterwarnings("ignore:Model 'resnet18' has randomly initialised")
 

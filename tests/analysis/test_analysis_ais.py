@@ -12,12 +12,12 @@ import torch
 import torchvision
 from torch import nn
 
-from analysis._ais_graph import split
 from analysis.ais import (
     ais_protocol,
     alignment_importance,
     default_modules,
 )
+from analysis.ais._graph import split
 from analysis.similarity import SimilarityMatrix
 
 
@@ -252,7 +252,7 @@ def test_errors(kwargs: dict, similarity: np.ndarray, error: type, match: str) -
 
 def test_layer_after_readout_in_the_graph() -> None:
     """Caught in the traced graph too (a module that runs once, after the readout)."""
-    from analysis._ais_graph import split as cut
+    from analysis.ais._graph import split as cut
 
     with pytest.raises(ValueError, match="comes after the readout"):
         cut(_errors_net(), "4", "1")
@@ -293,7 +293,7 @@ def test_importing_ais_does_not_import_torch() -> None:
 @pytest.mark.parametrize(("n", "folds", "seed"), [(120, 5, 111), (23, 5, 888), (9, 3, 4)])
 def test_folds_are_scikit_learns_shuffled_kfold(n: int, folds: int, seed: int) -> None:
     model_selection = pytest.importorskip("sklearn.model_selection")
-    from analysis._ais_pairs import kfold_splits
+    from analysis.ais._pairs import kfold_splits
 
     ours = kfold_splits(n, folds, (seed,))
     theirs = model_selection.KFold(folds, shuffle=True, random_state=seed).split(np.arange(n))

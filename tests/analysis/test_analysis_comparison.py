@@ -14,8 +14,8 @@ from scipy.ndimage import gaussian_filter
 from scipy.stats import spearmanr
 
 from analysis import metrics
-from analysis._comparison_stats import _choose_sigmas, _derangements, _p_value
 from analysis.comparison import compare_maps
+from analysis.comparison._stats import _choose_sigmas, _derangements, _p_value
 from analysis.fixations import fixation_counts
 
 
@@ -104,7 +104,7 @@ def test_scores_equal_the_scalar_metrics_at_the_chosen_sigma() -> None:
 def test_ranks_average_ties_as_scipy() -> None:
     from scipy.stats import rankdata
 
-    from analysis._comparison_kernels import _ranks
+    from analysis.comparison._kernels import _ranks
 
     rng = np.random.default_rng(40)
     stack = np.round(rng.random((4, 7, 9)) * 5)  # many ties
@@ -243,7 +243,7 @@ def test_stochastic_metrics_are_seeded_and_shuffled_auc_uses_other_images() -> N
     pd.testing.assert_frame_equal(a.summary, b.summary)
     assert not np.array_equal(a.scores.score, c.scores.score)
     assert (a.summary["mean"] > 0.6).all()
-    from analysis._comparison_kernels import _kernels
+    from analysis.comparison._kernels import _kernels
 
     (kernel,) = _kernels(
         ("auc_shuffled",),

@@ -9,9 +9,8 @@ from typing import Any
 import numpy as np
 import pytest
 
-from analysis import _metrics_batch
 from analysis.fixations import fixation_counts, fixation_map
-from analysis.metrics import METRICS, MetricSpec, score_batch
+from analysis.metrics import METRICS, MetricSpec, _batch, score_batch
 
 SHAPE = (24, 32)
 N = 5
@@ -115,7 +114,7 @@ def test_batch_equals_single_image_calls(data, name):
 def test_batch_chunks_and_sequences_agree(data, name, monkeypatch):
     maps, _, _, dens, _, _ = data
     whole = score_batch(name, maps, dens)
-    monkeypatch.setattr(_metrics_batch, "CHUNK_ELEMENTS", 2 * SHAPE[0] * SHAPE[1])
+    monkeypatch.setattr(_batch, "CHUNK_ELEMENTS", 2 * SHAPE[0] * SHAPE[1])
     np.testing.assert_allclose(score_batch(name, maps, dens), whole, rtol=0, atol=1e-13)
     # A list of maps of another size: each is resized to its target's shape.
     small = [m[::2, ::2] for m in maps]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import eyetracking._asc_scan as scan_module
+import eyetracking.asc._scan as scan_module
 from eyetracking.asc import read_asc
 
 # A monocular block with velocity, a binocular one, a right-eye one with velocity and

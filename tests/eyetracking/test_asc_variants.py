@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import eyetracking._asc_scan as scan_module
 import eyetracking.asc as asc_module
+import eyetracking.asc._scan as scan_module
 from eyetracking.asc import read_asc
 
 MONO = "cili/mono500.asc"
@@ -283,7 +283,7 @@ def test_a_malformed_sample_in_a_real_file_is_dropped_and_named(eyelink_dir, var
 
 
 def test_events_in_bulk_read_like_line_by_line(eyelink_dir, variant, monkeypatch):
-    import eyetracking._asc_tables as tables
+    import eyetracking.asc._tables as tables
 
     def edit(data: bytes) -> bytes:
         data = data.replace(b"EFIX L   7197136", b"EFIX L   71971x6")  # malformed

@@ -24,10 +24,10 @@ import pandas as pd
 import pytest
 
 from eyetracking import edf as edf_module
-from eyetracking._edf_api import BlockInfo, EdfContent, _amplitude_deg, load_api
-from eyetracking._edf_asc import asc_text
 from eyetracking.asc import read_asc
 from eyetracking.edf import read_edf
+from eyetracking.edf._api import BlockInfo, EdfContent, _amplitude_deg, load_api
+from eyetracking.edf._asc import asc_text
 
 _EDF_HEAD = b"SR_RESEARCH_1000FILE\nDATE: Mon Jan  1 00:00:00 2024\n"
 

@@ -17,9 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from eyetracking._detect_velocity import _elliptic_radii, kernel_velocity, window_velocity
 from eyetracking.asc import read_asc
 from eyetracking.events import EVENT_DETECTORS, DetectedEvents, detect_events
+from eyetracking.events._velocity import _elliptic_radii, kernel_velocity, window_velocity
 from eyetracking.recording import SCHEMA
 from eyetracking.screen import Screen
 
@@ -516,8 +516,8 @@ def test_ivt_agrees_with_eyelink_on_an_edf_recording():
     path = Path(spec.origin).parent / "tests" / "data" / "test_2_raw.edf"
     if not path.is_file():
         pytest.skip("eyelinkio's test recording is not installed")
-    from eyetracking._edf_api import load_api, read_edf_content
     from eyetracking.edf import read_edf
+    from eyetracking.edf._api import load_api, read_edf_content
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -542,8 +542,8 @@ def test_engbert_matches_pymovements(eyelink_dir):
     are 2 steps and 6 ms.
     """
     microsaccades = pytest.importorskip("pymovements.events.detection").microsaccades
-    from eyetracking._detect_tables import split_segments
-    from eyetracking._detect_velocity import engbert
+    from eyetracking.events._tables import split_segments
+    from eyetracking.events._velocity import engbert
 
     rec, ppd = _cili(eyelink_dir)[0]
     block = rec.samples[rec.samples["block"] == 0]

@@ -21,14 +21,14 @@ pytest.importorskip(
 import pylink
 
 from eyetracking import Screen, open_tracker
-from eyetracking._eyelink_setup import (
+from eyetracking.trackers._eyelink_setup import (
     free_path,
     host_version,
     model_name,
     receive_edf,
     setup_commands,
 )
-from eyetracking.eyelink import MAX_MESSAGE_BYTES, EyeLinkTracker
+from eyetracking.trackers.eyelink import MAX_MESSAGE_BYTES, EyeLinkTracker
 
 REPO = Path(__file__).resolve().parents[2]
 SCREEN = Screen(800, 600, width_cm=40.0, distance_cm=60.0)
@@ -405,7 +405,7 @@ def win(tmp_path_factory: pytest.TempPathFactory) -> Any:
 
 @pytest.fixture
 def display(win: Any) -> Any:
-    from eyetracking._eyelink_graphics import PsychoPyCalibrationDisplay
+    from eyetracking.trackers._eyelink_graphics import PsychoPyCalibrationDisplay
 
     return PsychoPyCalibrationDisplay(win, screen_size_px=(800, 600), target_size_px=40)
 
@@ -458,7 +458,7 @@ def test_camera_image_is_drawn_from_palette_lines(display: Any, frames: list) ->
 
 @pytest.mark.window
 def test_dummy_keyboard_reads_nothing_then_escape(win: Any) -> None:
-    from eyetracking._eyelink_graphics import PsychoPyCalibrationDisplay
+    from eyetracking.trackers._eyelink_graphics import PsychoPyCalibrationDisplay
 
     display = PsychoPyCalibrationDisplay(win, screen_size_px=(800, 600), dummy=True)
     for _ in range(2):  # twice: a second Setup menu must return too
@@ -498,7 +498,7 @@ def test_keys_reach_pylink_codes(win: Any, display: Any) -> None:
 def test_drift_check_is_skipped_in_dummy_mode(win: Any, tmp_path: Path, caplog: Any) -> None:
     with EyeLinkTracker(screen=SCREEN, dummy=True) as tracker:
         tracker.open(tmp_path, "T01")
-        with caplog.at_level("INFO", logger="eyetracking.eyelink"):
+        with caplog.at_level("INFO", logger="eyetracking.trackers.eyelink"):
             result = tracker.drift_check(win, 400.4, 299.6)
     assert result["result"] == "skipped"
     assert (result["x_px"], result["y_px"]) == (400, 300)

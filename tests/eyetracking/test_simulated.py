@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 
 from eyetracking import IMAGE_OFFSET, IMAGE_ONSET, ImagePlacement, Screen
-from eyetracking._gaze import GazeParams, View, minimum_jerk, simulate_gaze
 from eyetracking.protocol import imgload_message, trial_var_message
-from eyetracking.simulated import SimulatedObserver, SimulatedTracker, _calibration_targets
+from eyetracking.trackers._gaze import GazeParams, View, minimum_jerk, simulate_gaze
+from eyetracking.trackers.simulated import SimulatedObserver, SimulatedTracker, _calibration_targets
 
 SCREEN = Screen(1024, 768, width_cm=40.0, distance_cm=60.0)
 #: A 200 x 150 image drawn at twice its size, centred: screen x 312..712, y 234..534.

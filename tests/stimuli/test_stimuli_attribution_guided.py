@@ -10,8 +10,8 @@ from torch import nn  # noqa: E402
 from torch.nn import functional  # noqa: E402
 from torch.utils._python_dispatch import TorchDispatchMode  # noqa: E402
 
-from stimuli._attr_guided import rectifier_rule  # noqa: E402
 from stimuli.attribution import attribute  # noqa: E402
+from stimuli.attribution._guided import rectifier_rule  # noqa: E402
 
 D, J1, J2, K = 12, 7, 6, 4
 

@@ -9,8 +9,8 @@ torch = pytest.importorskip("torch")
 torchvision = pytest.importorskip("torchvision")
 from torch import nn  # noqa: E402
 
-from stimuli._attr_baseline import gaussian_blur  # noqa: E402
 from stimuli.attribution import ATTRIBUTION_METHODS, attribute  # noqa: E402
+from stimuli.attribution._baseline import gaussian_blur  # noqa: E402
 from stimuli.models import LoadedModel, Preprocess  # noqa: E402
 
 C, H, W, K = 3, 6, 7, 4

@@ -16,9 +16,6 @@ import pytest
 torch = pytest.importorskip("torch")
 pytest.importorskip("torchvision")
 
-from stimuli import _build_engine  # noqa: E402
-from stimuli._build_dist import Ranks, shard_path  # noqa: E402
-from stimuli._build_engine import Target, image_seed, maps_stage  # noqa: E402
 from stimuli.attribution import ATTRIBUTION_METHODS, attribute  # noqa: E402
 from stimuli.build import (  # noqa: E402
     BuildConfig,
@@ -26,8 +23,11 @@ from stimuli.build import (  # noqa: E402
     MethodSpec,
     ModelSpec,
     RenderOptions,
+    _engine,
     build_stimulus_set,
 )
+from stimuli.build._dist import Ranks, shard_path  # noqa: E402
+from stimuli.build._engine import Target, image_seed, maps_stage  # noqa: E402
 from stimuli.maps import to_map  # noqa: E402
 from stimuli.models import load_model  # noqa: E402
 from stimuli.stimulus_set import read_stimulus_set  # noqa: E402
@@ -96,13 +96,13 @@ def _files(folder: Path) -> dict[str, Path]:
 def _record_attribution(monkeypatch) -> list[list[str]]:
     """Record the ids of every attribution call the engine makes."""
     calls: list[list[str]] = []
-    original = _build_engine._attribute
+    original = _engine._attribute
 
     def recorded(loaded, inputs, ids, *args, **kwargs):
         calls.append(list(ids))
         return original(loaded, inputs, ids, *args, **kwargs)
 
-    monkeypatch.setattr(_build_engine, "_attribute", recorded)
+    monkeypatch.setattr(_engine, "_attribute", recorded)
     return calls
 
 
@@ -115,7 +115,7 @@ def _interrupt_after(monkeypatch, batches: int, stage: str = "maps") -> None:
             if len(seen) == batches:
                 raise KeyboardInterrupt
 
-    monkeypatch.setattr(_build_engine, "_batch_done", interrupt)
+    monkeypatch.setattr(_engine, "_batch_done", interrupt)
 
 
 def _assert_same_entries(path: Path, reference: Path, *, exact: bool) -> None:
@@ -224,7 +224,7 @@ def test_resume_after_interruption(image_dir, reference, tmp_path, monkeypatch):
     finished = {i: stimuli.map(SOURCE, i) for i in IDS[:4]}
     with pytest.raises(FileExistsError, match="pass --resume"):
         build_stimulus_set(config, progress=False)
-    monkeypatch.setattr(_build_engine, "_batch_done", lambda stage, ids: None)
+    monkeypatch.setattr(_engine, "_batch_done", lambda stage, ids: None)
     calls = _record_attribution(monkeypatch)
     build_stimulus_set(config, resume=True, progress=False)
     assert calls == [list(IDS[4:])]
@@ -244,14 +244,14 @@ def test_killed_process_resumes(image_dir, reference, tmp_path):
     out = tmp_path / "set.h5"
     code = (
         "import os, signal, sys\n"
-        "import stimuli._build_engine as engine\n"
+        "import stimuli.build._engine as engine\n"
         "done = []\n"
         "def kill(stage, ids):\n"
         "    done.append(ids)\n"
         "    if len(done) == 2:\n"
         "        os.kill(os.getpid(), signal.SIGKILL)\n"
         "engine._batch_done = kill\n"
-        "from selectivity.cli_stimuli import main\n"
+        "from selectivity.cli.stimuli import main\n"
         "sys.exit(main(sys.argv[1:]))\n"
     )
     arguments = [
@@ -280,7 +280,7 @@ def test_killed_process_resumes(image_dir, reference, tmp_path):
     )
     assert done.returncode == -signal.SIGKILL, done.stderr
     assert read_stimulus_set(out).map_ids(SOURCE) == IDS[:4]
-    from selectivity.cli_stimuli import main
+    from selectivity.cli.stimuli import main
 
     assert main([*arguments, "--resume"]) == 0
     _assert_same_entries(out, reference, exact=False)
@@ -341,7 +341,7 @@ def test_left_over_shards_are_merged(image_dir, reference, tmp_path, monkeypatch
     assert shard.exists() and stimuli.map_ids(SOURCE) == IDS[:2]
     with pytest.raises(FileExistsError, match=f"{shard}"):
         build_stimulus_set(config, progress=False)
-    monkeypatch.setattr(_build_engine, "_batch_done", lambda stage, ids: None)
+    monkeypatch.setattr(_engine, "_batch_done", lambda stage, ids: None)
     calls = _record_attribution(monkeypatch)
     build_stimulus_set(config, resume=True, progress=False)
     assert calls == [["c3", "e5"]]
@@ -504,7 +504,7 @@ def test_masks_resume_after_interruption(image_dir, reference, with_masks, tmp_p
     with pytest.raises(KeyboardInterrupt):
         build_stimulus_set(config, resume=True, progress=False)
     assert read_stimulus_set(out).mask_ids("top") == IDS[:2]
-    monkeypatch.setattr(_build_engine, "_batch_done", lambda stage, ids: None)
+    monkeypatch.setattr(_engine, "_batch_done", lambda stage, ids: None)
     build_stimulus_set(config, resume=True, progress=False)
     _assert_same_entries(out, with_masks, exact=True)
 
@@ -567,7 +567,7 @@ match_coverage = "soft"
         "--nproc_per_node=2",
         "--standalone",
         "-m",
-        "selectivity.cli_stimuli",
+        "selectivity.cli.stimuli",
         "build",
         str(config),
         "--no-progress",

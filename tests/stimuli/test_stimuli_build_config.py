@@ -344,7 +344,7 @@ def test_importing_build_does_not_load_torch(repo_root):
     import sys
 
     code = (
-        "import sys, stimuli.build, selectivity.cli_stimuli\n"
+        "import sys, stimuli.build, selectivity.cli.stimuli\n"
         "print(sorted(m for m in ('torch', 'torchvision') if m in sys.modules))\n"
     )
     done = subprocess.run(

@@ -695,7 +695,7 @@ def test_mask_and_rendered_errors(bare, call, error, match):
 
 
 def test_streamed_creation_equals_write(tmp_path, written):
-    from stimuli._store_write import create_streaming
+    from stimuli.stimulus_set._write import create_streaming
 
     path = create_streaming(
         tmp_path / "streamed.h5",
@@ -713,7 +713,7 @@ def test_streamed_creation_equals_write(tmp_path, written):
 
 
 def test_interrupted_streamed_creation_leaves_nothing(tmp_path):
-    from stimuli._store_write import create_streaming
+    from stimuli.stimulus_set._write import create_streaming
 
     def images():
         yield "a", np.zeros((2, 2, 3), np.uint8)
@@ -725,8 +725,8 @@ def test_interrupted_streamed_creation_leaves_nothing(tmp_path):
 
 
 def _shard(tmp_path: Path, set_path: Path, entries: dict) -> Path:
-    from stimuli._store import check_file, prepare_entries
-    from stimuli._store_write import SHARD_FORMAT_NAME, append_entries, create_shard
+    from stimuli.stimulus_set._store import check_file, prepare_entries
+    from stimuli.stimulus_set._write import SHARD_FORMAT_NAME, append_entries, create_shard
 
     shard = tmp_path / f"shard-{len(list(tmp_path.iterdir()))}.h5"
     create_shard(shard, target=set_path)
@@ -737,7 +737,7 @@ def _shard(tmp_path: Path, set_path: Path, entries: dict) -> Path:
 
 
 def test_merge_shards(tmp_path, bare):
-    from stimuli._store_write import merge_shards
+    from stimuli.stimulus_set._write import merge_shards
 
     maps = {"a": np.ones((2, 2), np.float32), "b": np.full((3, 3), 0.5)}
     first = _shard(
@@ -775,7 +775,7 @@ def test_merge_shards(tmp_path, bare):
     ],
 )
 def test_merge_shards_errors(tmp_path, bare, entries, match):
-    from stimuli._store_write import merge_shards
+    from stimuli.stimulus_set._write import merge_shards
 
     append_maps(bare, "m/g", {"a": np.ones((2, 2))}, provenance=NETWORK_PROVENANCE)
     shard = _shard(tmp_path, bare, entries)
@@ -786,7 +786,7 @@ def test_merge_shards_errors(tmp_path, bare, entries, match):
 
 
 def test_cut_off_shard_is_named(tmp_path, bare):
-    from stimuli._store_write import merge_shards
+    from stimuli.stimulus_set._write import merge_shards
 
     shard = _shard(tmp_path, bare, {("maps", "m/g"): ({"a": np.ones((9, 9))}, NETWORK_PROVENANCE)})
     data = shard.read_bytes()

@@ -1,0 +1,252 @@
+"""ANN maps against human maps over many images: CV-chosen smoothing, bootstrap, permutations."""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._inputs import (
+    PerImage,
+    _ann_stack,
+    _baseline_maps,
+    _check_count,
+    _check_size,
+    _per_image,
+    _targets,
+)
+from ._kernels import _kernels
+from ._run import _Run
+from ._stats import _bootstrap_indices, _check_sigmas, _derangements, _fold_labels
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+__all__ = ["DEFAULT_SIGMAS_PX", "MapComparison", "compare_maps"]
+
+#: Default candidate smoothings of the ANN maps, Gaussian sigma in pixels of the human maps.
+DEFAULT_SIGMAS_PX = (0.0, 1.0, 2.0, 4.0, 8.0)
+
+
+@dataclass(frozen=True, eq=False)
+class MapComparison:
+    """Results of :func:`compare_maps`: tidy tables and the permutation null distributions.
+
+    Attributes
+    ----------
+    scores : pandas.DataFrame
+        One row per source x measure x metric x image, with columns
+        ``source, measure, metric, image_id, fold, sigma_px, score``: the
+        score of the image (held out in its fold) with the ANN map smoothed
+        by ``sigma_px``, the sigma chosen on the other folds' images.
+    summary : pandas.DataFrame
+        One row per source x measure x metric, with columns ``source,
+        measure, metric, n_images, mean`` (of the held-out scores), ``ci_low,
+        ci_high`` (bootstrap percentile interval of the mean), ``null_mean``
+        (mean of the permutation null), ``p_value``, ``sigma_px`` (the sigma
+        chosen for most images; ties go to the smaller), ``sigma_px_folds``
+        (tuple: the sigma chosen for each fold) and ``higher_is_better``.
+    cv : pandas.DataFrame
+        One row per source x measure x metric x fold x candidate sigma, with
+        columns ``source, measure, metric, fold, sigma_px, train_score,
+        chosen``: the mean score of the fold's *training* images, on which
+        the sigma was chosen.
+    null : dict
+        ``(source, measure, metric)`` -> ndarray of shape (n_permutations,):
+        the mean score under each derangement of the ANN maps.
+    image_ids : tuple
+        The images, in the order used for the folds, resamples and derangements.
+    folds : ndarray of shape (n_images,)
+        Fold of each image.
+    smoothing_sigmas_px : tuple of float
+        The candidate sigmas, ascending.
+    confidence : float
+        Level of the bootstrap intervals.
+    """
+
+    scores: pd.DataFrame
+    summary: pd.DataFrame
+    cv: pd.DataFrame
+    null: Mapping[tuple[str, str, str], NDArray[np.float64]] = field(repr=False)
+    image_ids: tuple[Hashable, ...]
+    folds: NDArray[np.int64]
+    smoothing_sigmas_px: tuple[float, ...]
+    confidence: float
+
+
+def compare_maps(
+    ann_maps: Mapping[str, PerImage],
+    human_maps: Mapping[str, PerImage] | None = None,
+    *,
+    fixations: Mapping[str, PerImage] | None = None,
+    fixation_shape: tuple[int, int] | None = None,
+    metrics: Sequence[str] = ("cc",),
+    metric_options: Mapping[str, Mapping[str, Any]] | None = None,
+    baseline: ArrayLike | Mapping[Any, ArrayLike] | None = None,
+    smoothing_sigmas_px: Sequence[float] = DEFAULT_SIGMAS_PX,
+    cv_folds: int | Mapping[Any, Any] | Sequence[Any] = 5,
+    n_bootstrap: int = 1000,
+    n_permutations: int = 1000,
+    confidence: float = 0.95,
+    size: tuple[int, int] | None = None,
+    rng: int | np.random.Generator | None = None,
+    progress: bool | None = None,
+) -> MapComparison:
+    """Score many ANN maps against many human maps over many images, with statistics.
+
+    For each ANN source, human measure and metric: every candidate Gaussian
+    smoothing of the ANN maps is scored on every image; the images are split
+    into folds, and each fold's images are scored with the smoothing that
+    did best on the *other* folds' images (so the smoothing is never chosen
+    on the images it is scored on). The mean of these held-out scores gets an
+    image-level bootstrap confidence interval, and a permutation test against
+    other images' maps: each image's human map is scored against another
+    image's ANN map (a random derangement, smoothing held at each image's
+    chosen sigma), and the p-value is ``(1 + #{null means at least as good as
+    the observed mean}) / (1 + n_permutations)``.
+
+    Parameters
+    ----------
+    ann_maps : dict
+        Source name (e.g. ``"vgg16/gradcam"``) -> per-image ANN maps: a dict
+        image id -> array of shape (h, w), or a sequence / stack of such
+        arrays (image ids 0, 1, ...). Any size: each is resampled to its human
+        map's shape (bilinear; antialiased when shrinking, see
+        :func:`analysis.shared_component`); the maps must cover the whole image.
+    human_maps : dict, optional
+        Measure name -> per-image human maps (densities, ratings, ...), as
+        ``ann_maps``; scored with the metrics that compare two maps (``"cc"``,
+        ``"similarity"``, ``"kl_div"``, ...).
+    fixations : dict, optional
+        Measure name -> per-image fixations, scored with the metrics that take
+        fixations (``"nss"``, ``"auc_judd"``, ...): fixation maps of shape
+        (H, W) (counts; nonzero = fixated), or, with ``fixation_shape``,
+        (x, y) image coordinates as :func:`analysis.fixation_counts` takes them.
+    fixation_shape : tuple of int, optional
+        ``(height, width)`` of the images, when ``fixations`` holds coordinates.
+    metrics : sequence of str
+        Names in :data:`analysis.metrics.METRICS`. Each scores every measure
+        of ``human_maps`` or of ``fixations``, by what it compares a map with.
+        ``auc_shuffled`` draws its negatives from the fixated pixels of the
+        measure's other images.
+    metric_options : dict, optional
+        Metric name -> its keyword options, e.g. ``{"nss": {"ddof": 0}}``.
+    baseline : array_like of shape (P, Q), or dict, optional
+        For ``info_gain``: one baseline map for every image (e.g. a centre
+        bias), or a dict image id -> map.
+    smoothing_sigmas_px : sequence of float
+        Candidate Gaussian sigmas for the ANN maps, in pixels of the human
+        maps (after any ``size``); 0 = unsmoothed. The filter is
+        :func:`scipy.ndimage.gaussian_filter` (edges reflected, cut at 4 sigma).
+        When sigmas tie on the training images the smaller is chosen.
+    cv_folds : int, or fold labels
+        Number of folds (2 to n_images; images dealt at random), or an
+        explicit fold label per image (a dict image id -> label or a
+        sequence in image order), e.g. to keep images of one scene together.
+    n_bootstrap : int
+        Bootstrap resamples of the images for the confidence intervals; 0
+        leaves them NaN.
+    n_permutations : int
+        Derangements for the permutation test; 0 skips it (p-values NaN).
+    confidence : float
+        Level of the percentile bootstrap interval, in (0, 1).
+    size : tuple of int, optional
+        ``(height, width)`` to which the human maps are resampled first.
+        Needed when a measure's maps differ in shape.
+    rng : int or numpy.random.Generator, optional
+        Seed or generator of the folds, resamples, derangements and the draws
+        of stochastic metrics; the same folds, resamples and derangements
+        serve every source, measure and metric (so they can be compared
+        pairwise). A fixed seed gives identical results.
+    progress : bool, optional
+        Show a tqdm progress bar; default: when writing to a terminal.
+
+    Returns
+    -------
+    MapComparison
+        ``scores`` (per image), ``summary`` (per source x measure x metric),
+        ``cv`` (training scores behind each choice of sigma) and ``null``.
+
+    Raises
+    ------
+    ValueError
+        For unknown metrics or options, metrics with no matching human data,
+        sources and measures that cover different images, maps that are not
+        2-D, hold NaN or inf, or are constant, empty fixation maps, and
+        invalid options.
+
+    Notes
+    -----
+    ANN maps are resampled before they are smoothed, so a sigma means the
+    same on every source. CC, NSS and Spearman (with default options) are
+    computed as dot products of standardised maps (or ranks), so all image
+    pairs of the permutation test are one matrix product: 1,000 images with
+    1,000 derangements take seconds. Other metrics go through
+    :func:`analysis.metrics.score_batch` on the distinct pairs the
+    derangements use (about 0.63 n^2 of them for 1,000 derangements of n
+    images), which for 1,000 images takes minutes: lower ``n_permutations``
+    or score a subset for those.
+    """
+    sigmas = _check_sigmas(smoothing_sigmas_px)
+    n_bootstrap = _check_count(n_bootstrap, "n_bootstrap", minimum=0)
+    n_permutations = _check_count(n_permutations, "n_permutations", minimum=0)
+    size = _check_size(size, "size")
+    fixation_shape = _check_size(fixation_shape, "fixation_shape")
+    if not (isinstance(confidence, (int, float)) and 0 < confidence < 1):
+        raise ValueError(
+            "Invalid value for the 'confidence' parameter: expected a number in (0, 1), but got "
+            f"{confidence!r} instead."
+        )
+    sources, ids = _per_image(ann_maps, "ann_maps")
+    generator = np.random.default_rng(rng)
+    kernels = _kernels(
+        metrics,
+        have_maps=human_maps is not None,
+        have_fixations=fixations is not None,
+        options=metric_options,
+        baseline=_baseline_maps(baseline, ids),
+        seed=np.random.SeedSequence(int(generator.integers(2**63 - 1))),
+    )
+    targets = _targets(human_maps, fixations, ids, size=size, fixation_shape=fixation_shape)
+    folds = _fold_labels(cv_folds, ids, generator)
+    boot = _bootstrap_indices(len(ids), n_bootstrap, generator)
+    perms = (
+        _derangements(len(ids), n_permutations, generator)
+        if n_permutations
+        else np.empty((0, len(ids)), dtype=np.int64)
+    )
+    run = _Run(ids, folds, sigmas, boot, perms, confidence)
+    groups: dict[tuple[int, ...], list[tuple[str, list[Any], dict[str, Any]]]] = {}
+    for measure, kind, stack in targets:
+        measure_kernels = [k for k in kernels if k.kind == kind]
+        if measure_kernels:
+            prepared = {
+                k.name: k.prepare_targets(stack, ids, f"measure {measure!r}")
+                for k in measure_kernels
+            }
+            groups.setdefault(stack.shape[1:], []).append((measure, measure_kernels, prepared))
+    from tqdm.auto import tqdm
+
+    with tqdm(
+        total=len(groups) * len(sources) * len(sigmas),
+        desc="compare_maps",
+        unit="step",
+        disable=None if progress is None else not progress,
+    ) as bar:
+        for shape, jobs in groups.items():
+            for source, items in sources.items():
+                run.score(source, _ann_stack(items, ids, source, shape), jobs, bar)
+    scores, summary, cv = run.tables()
+    return MapComparison(
+        scores=scores,
+        summary=summary,
+        cv=cv,
+        null=run.null,
+        image_ids=ids,
+        folds=folds,
+        smoothing_sigmas_px=sigmas,
+        confidence=float(confidence),
+    )

@@ -1,0 +1,240 @@
+"""Metrics that score a saliency map against human fixations or another map (MIT benchmark).
+
+Each metric states its variant in its docstring and follows the MIT saliency
+benchmark's reference code (Bylinskii et al., ``code_forMetrics``) unless it
+says otherwise. :data:`METRICS` lists them by name with what each needs, and
+:func:`score_batch` scores many images at once.
+
+Conventions shared by all metrics:
+
+- Maps are 2-D arrays indexed ``[row, col]``. A map of another size than the
+  reference (the fixation map, or the second map) is first resized to it with
+  OpenCV's bilinear interpolation (``cv2.INTER_LINEAR``, pixel centres
+  aligned, no antialiasing); see :func:`cc`.
+- Fixations are a fixation map (nonzero = fixated; a pixel counts once however
+  many fixations it holds, as the MIT code's ``logical(fixationMap)``) or,
+  with ``image_shape``, coordinates: ``(x, y)`` image pixels with integer
+  values at pixel centres, rounded to the nearest pixel (halves up), as
+  :func:`analysis.fixation_counts` reads them.
+- NaN or infinite values, maps that are not 2-D, empty fixation maps and
+  maps that a metric cannot normalise (constant maps for min-max or
+  standardisation; negative or all-zero maps read as distributions) raise
+  ``ValueError`` naming the parameter.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+from ._batch import check_options, run_batch
+from ._checks import EPS
+from ._fixations import auc_borji, auc_judd, auc_shuffled, info_gain, nss
+from ._maps import cc, emd, kl_div, similarity, spearman, topk_dice, topk_iou
+
+__all__ = [
+    "EPS",
+    "METRICS",
+    "MetricSpec",
+    "auc_borji",
+    "auc_judd",
+    "auc_shuffled",
+    "cc",
+    "emd",
+    "info_gain",
+    "kl_div",
+    "nss",
+    "score_batch",
+    "similarity",
+    "spearman",
+    "topk_dice",
+    "topk_iou",
+]
+
+
+@dataclass(frozen=True)
+class MetricSpec:
+    """What one metric takes and how to read its scores.
+
+    Attributes
+    ----------
+    name : str
+        The key in :data:`METRICS` and the function's name.
+    func : callable
+        The single-image function, e.g. :func:`auc_judd`.
+    target : {"fixations", "map"}
+        What the second argument is: ``"fixations"`` (a fixation map of
+        fixated pixels, or coordinates with ``image_shape``) or ``"map"`` (a
+        second map, e.g. a smoothed fixation density).
+    higher_is_better : bool
+        False for the distances (``kl_div``, ``emd``).
+    needs : {None, "baseline", "other_fixations"}
+        A third input: a baseline map (``info_gain``) or fixations from other
+        images (``auc_shuffled``).
+    stochastic : bool
+        Whether scores depend on random draws (pass ``rng`` to fix them).
+        ``auc_judd`` is deterministic unless ``jitter=True``.
+    symmetric : bool
+        Whether swapping the two maps leaves the score unchanged (for
+        maps of equal shape).
+    options : tuple of str
+        Keyword options the function (and :func:`score_batch`) accepts.
+    chance : float or None
+        Expected score of an uninformative map, where one exists.
+    """
+
+    name: str
+    func: Callable[..., float] = field(repr=False)
+    target: Literal["fixations", "map"]
+    higher_is_better: bool
+    needs: Literal["baseline", "other_fixations"] | None = None
+    stochastic: bool = False
+    symmetric: bool = False
+    options: tuple[str, ...] = ()
+    chance: float | None = None
+
+
+#: Every metric by name, with what it takes (see :class:`MetricSpec`).
+METRICS: dict[str, MetricSpec] = {
+    spec.name: spec
+    for spec in (
+        MetricSpec("auc_judd", auc_judd, "fixations", True, options=("jitter",), chance=0.5),
+        MetricSpec(
+            "auc_borji",
+            auc_borji,
+            "fixations",
+            True,
+            stochastic=True,
+            options=("n_splits", "step"),
+            chance=0.5,
+        ),
+        MetricSpec(
+            "auc_shuffled",
+            auc_shuffled,
+            "fixations",
+            True,
+            needs="other_fixations",
+            stochastic=True,
+            options=("n_splits", "step"),
+            chance=0.5,
+        ),
+        MetricSpec("nss", nss, "fixations", True, options=("ddof",), chance=0.0),
+        MetricSpec("info_gain", info_gain, "fixations", True, needs="baseline", chance=0.0),
+        MetricSpec("cc", cc, "map", True, symmetric=True, chance=0.0),
+        MetricSpec("similarity", similarity, "map", True, symmetric=True),
+        MetricSpec("kl_div", kl_div, "map", False),
+        MetricSpec("emd", emd, "map", False, symmetric=True, options=("downsample",)),
+        MetricSpec("spearman", spearman, "map", True, symmetric=True, chance=0.0),
+        MetricSpec("topk_iou", topk_iou, "map", True, symmetric=True, options=("percent",)),
+        MetricSpec("topk_dice", topk_dice, "map", True, symmetric=True, options=("percent",)),
+    )
+}
+
+
+def _metric_spec(name: Any, *, parameter: str = "metric") -> MetricSpec:
+    """The :data:`METRICS` entry of ``name``; the error names ``parameter``."""
+    if not isinstance(name, str) or name not in METRICS:
+        listed = ", ".join(repr(m) for m in METRICS)
+        raise ValueError(
+            f"Invalid value for the '{parameter}' parameter. Allowed values are {listed}, but got "
+            f"{name!r} instead."
+        )
+    return METRICS[name]
+
+
+def score_batch(
+    metric: str,
+    maps: NDArray[Any] | Sequence[ArrayLike],
+    targets: NDArray[Any] | Sequence[Any],
+    *,
+    image_shape: tuple[int, int] | Sequence[tuple[int, int]] | None = None,
+    other: NDArray[Any] | Sequence[Any] | None = None,
+    baseline: ArrayLike | Sequence[ArrayLike] | None = None,
+    rng: int | np.random.Generator | None = None,
+    progress: bool | None = None,
+    **options: Any,
+) -> NDArray[np.float64]:
+    """Score many images with one metric: ``score[i] = metric(maps[i], targets[i])``.
+
+    Equal to calling the single-image function of :data:`METRICS` on each
+    image (with one random generator drawn in image order), but validated once
+    and vectorised: stacks of same-shaped map pairs are scored in chunks,
+    fixations are reduced to the indices of their pixels (no dense fixation
+    maps are built), and every image's map is sorted at most once.
+
+    Parameters
+    ----------
+    metric : str
+        A key of :data:`METRICS`.
+    maps : ndarray of shape (n_images, M, N) or sequence of 2-D arrays
+        The maps to score (e.g. model saliency maps); any float dtype. A map of
+        another shape than its target is resized to it (bilinear).
+    targets : ndarray of shape (n_images, H, W) or sequence
+        For metrics whose ``target`` is ``"fixations"``: fixation maps
+        (nonzero = fixated), or with ``image_shape`` one set of fixation
+        coordinates per image ((K_i, 2) arrays of (x, y) image pixels, lists of
+        scanpaths or DataFrames). For ``"map"`` metrics: the second map of each
+        pair (e.g. human fixation densities).
+    image_shape : tuple of int or sequence of them, optional
+        ``(height, width)`` of the images that coordinate ``targets`` refer to:
+        one for all images, or one per image.
+    other : ndarray or sequence, optional
+        For ``auc_shuffled``: per image, fixations from other images in this
+        image's pixels, in the same form as ``targets`` (see
+        :func:`analysis.baselines.other_image_fixations`).
+    baseline : array_like of shape (P, Q), or sequence of them, optional
+        For ``info_gain``: one baseline map for all images, or one per image.
+    rng : int or numpy.random.Generator, optional
+        Seed or generator for the stochastic metrics (and ``jitter``).
+    progress : bool, optional
+        Show a tqdm progress bar. Default: from 100 images on, when writing to
+        a terminal.
+    **options
+        The metric's keyword options (``MetricSpec.options``), e.g.
+        ``n_splits=100``, ``ddof=0``, ``percent=5``, ``downsample=32``.
+
+    Returns
+    -------
+    scores : ndarray of shape (n_images,)
+        One score per image, in the order given.
+
+    Raises
+    ------
+    ValueError
+        For an unknown metric or option, inputs of different lengths, a
+        missing ``other``/``baseline``, or any input that the single-image
+        function rejects (the message names the image, e.g. ``maps[12]``).
+
+    Warns
+    -----
+    UserWarning
+        Once, when fixation coordinates fall outside their image (ignored),
+        or when ties enlarge top-k regions.
+
+    Notes
+    -----
+    Speed, 800 x 600 maps, measured with ``benchmarks/bench_metrics.py`` on a
+    shared 2-core machine (wall clock, so loaded runs read 2-3 times slower):
+    about 2-7 ms per image for AUC-Borji, shuffled AUC, NSS and IG, 5-16 ms
+    for AUC-Judd, CC, SIM and KL, 5-35 ms for top-k overlap, 60-130 ms for
+    Spearman (two argsorts), and 15-28 images per second for EMD at
+    ``downsample=32``.
+    """
+    spec = _metric_spec(metric)
+    checked = check_options(metric, spec.options, options)
+    return run_batch(
+        metric,
+        spec.target,
+        maps,
+        targets,
+        image_shape=image_shape,
+        other=other,
+        baseline=baseline,
+        rng=rng,
+        progress=progress,
+        options=checked,
+    )

@@ -1,0 +1,168 @@
+"""Kernels of the location-based metrics: one flat map and the indices of its fixated pixels."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+from ._checks import EPS, constant_error, minmax, trapezoid
+
+#: Size of the MIT benchmark's tie-breaking jitter: ``rand(size) / 10000000``.
+JITTER = 1e-7
+
+
+def auc_judd_kernel(
+    s: NDArray[np.float64],
+    idx: NDArray[np.int64],
+    *,
+    rng: np.random.Generator | None,
+    name: str,
+) -> float:
+    """AUC-Judd of a flat map ``s`` at the unique fixated indices ``idx``."""
+    if rng is not None:
+        s = s + rng.random(s.shape) * JITTER
+    lo, hi = _range(s, name)
+    n, n_pixels = len(idx), s.size
+    if n == n_pixels:
+        raise ValueError(
+            f"Every one of the {n_pixels} pixels is fixated: no pixel is left as a negative, "
+            "so the AUC is undefined."
+        )
+    thresholds = np.sort(_normalised(s[idx], lo, hi))[::-1]
+    # Only pixels at or above the lowest threshold count, so only those are
+    # normalised and sorted. The normalisation can round a value just below
+    # the lowest fixated value up to it: the margin keeps such values in.
+    lowest = float(s[idx].min())
+    margin = 16 * np.finfo(np.float64).eps * (abs(lowest) + abs(lo) + (hi - lo))
+    candidates = np.sort(_normalised(s[s >= lowest - margin], lo, hi))
+    above = len(candidates) - np.searchsorted(candidates, thresholds, side="left")
+    i = np.arange(1, n + 1)
+    tp = np.concatenate([[0.0], i / n, [1.0]])
+    fp = np.concatenate([[0.0], (above - i) / (n_pixels - n), [1.0]])
+    return float(trapezoid(tp, fp))
+
+
+def auc_borji_kernel(
+    s: NDArray[np.float64],
+    idx: NDArray[np.int64],
+    *,
+    n_splits: int,
+    step: float,
+    rng: np.random.Generator,
+    name: str,
+) -> float:
+    """AUC-Borji of a flat map ``s``: negatives uniform over all pixels, with replacement."""
+    lo, hi = _range(s, name)
+    draws = rng.integers(0, s.size, size=(n_splits, len(idx)))
+    return _split_auc(_normalised(s[idx], lo, hi), _normalised(s[draws], lo, hi), step)
+
+
+def auc_shuffled_kernel(
+    s: NDArray[np.float64],
+    idx: NDArray[np.int64],
+    other_idx: NDArray[np.int64],
+    *,
+    n_splits: int,
+    step: float,
+    rng: np.random.Generator,
+    name: str,
+) -> float:
+    """Shuffled AUC of a flat map ``s``: negatives drawn from ``other_idx`` without replacement."""
+    lo, hi = _range(s, name)
+    m = min(len(idx), len(other_idx))
+    if m == len(other_idx):
+        picks = np.broadcast_to(other_idx, (n_splits, m))
+    else:
+        keys = rng.random((n_splits, len(other_idx)))
+        picks = other_idx[np.argpartition(keys, m - 1, axis=1)[:, :m]]
+    return _split_auc(_normalised(s[idx], lo, hi), _normalised(s[picks], lo, hi), step)
+
+
+def _range(s: NDArray[np.float64], name: str) -> tuple[float, float]:
+    """Minimum and maximum of a map that min-max normalisation needs; constant maps raise."""
+    lo, hi = float(s.min()), float(s.max())
+    if lo == hi:
+        raise constant_error(name, lo)
+    return lo, hi
+
+
+def _normalised(values: NDArray[np.float64], lo: float, hi: float) -> NDArray[np.float64]:
+    """Min-max normalised values, computed exactly as for the whole map (MIT code)."""
+    out = values - lo
+    out /= hi - lo
+    return out
+
+
+def _split_auc(
+    positives: NDArray[np.float64], negatives: NDArray[np.float64], step: float
+) -> float:
+    """Mean over rows of ``negatives`` of the AUC at thresholds ``k * step``, descending.
+
+    Thresholds above a split's largest value add points at (0, 0), which add
+    no area, so one threshold list up to 1 serves every split.
+    """
+    n_thr = int(np.floor(1.0 / step + 1e-9)) + 1
+    thresholds = np.arange(n_thr) * step
+    tp = (len(positives) - np.searchsorted(np.sort(positives), thresholds, side="left")) / len(
+        positives
+    )
+    n_splits, m = negatives.shape
+    # Number of thresholds at or below each value; a value counts for threshold k when > k.
+    below = np.searchsorted(thresholds, negatives, side="right")
+    flat = (np.arange(n_splits)[:, None] * (n_thr + 1) + below).ravel()
+    hist = np.bincount(flat, minlength=n_splits * (n_thr + 1)).reshape(n_splits, n_thr + 1)
+    fp = (m - np.cumsum(hist, axis=1)[:, :n_thr]) / m
+    ones, zeros = np.ones((n_splits, 1)), np.zeros((n_splits, 1))
+    tp_curve = np.concatenate([zeros, np.broadcast_to(tp[::-1], (n_splits, n_thr)), ones], axis=1)
+    fp_curve = np.concatenate([zeros, fp[:, ::-1], ones], axis=1)
+    return float(trapezoid(tp_curve, fp_curve).mean())
+
+
+def nss_kernel(s: NDArray[np.float64], idx: NDArray[np.int64], *, ddof: int, name: str) -> float:
+    """NSS of a flat map ``s`` at the unique fixated indices ``idx``."""
+    lo, hi = float(s.min()), float(s.max())
+    if lo == hi:
+        raise constant_error(name, lo)
+    centred = s - s.mean()
+    # einsum, not np.dot: a BLAS dot on one long vector can stall on busy threads.
+    std = math.sqrt(float(np.einsum("i,i->", centred, centred)) / (s.size - ddof))
+    return float(centred[idx].mean() / std)
+
+
+def info_gain_kernel(
+    s: NDArray[np.float64], b: NDArray[np.float64], idx: NDArray[np.int64], *, name: str
+) -> float:
+    """Information gain (bits) of flat map ``s`` at ``idx`` over a baseline distribution ``b``.
+
+    ``b`` comes from :func:`baseline_distribution`. Only the fixated values of
+    the normalised saliency map are divided by its sum (the same numbers as
+    normalising the whole map).
+    """
+    sn = minmax(s, name)
+    at_fix = sn[idx] / sn.sum()
+    return float(np.mean(np.log2(EPS + at_fix) - np.log2(EPS + b[idx])))
+
+
+def baseline_distribution(b: NDArray[np.float64]) -> NDArray[np.float64]:
+    """A baseline map min-max normalised and scaled to sum 1; constant means uniform."""
+    if b.min() == b.max():
+        return np.full(b.shape, 1.0 / b.size)
+    bn = minmax(b, "baseline_map")
+    bn /= bn.sum()
+    return bn
+
+
+def check_step(step: Any) -> float:
+    if (
+        isinstance(step, bool)
+        or not isinstance(step, (int, float, np.integer, np.floating))
+        or not 0 < float(step) <= 1
+    ):
+        raise ValueError(
+            "Invalid value for the 'step' parameter: expected a threshold step in (0, 1] on the "
+            f"min-max normalised map, but got {step!r} instead."
+        )
+    return float(step)

@@ -1,0 +1,174 @@
+"""The ``selectivity`` command: ``demo`` and ``run <task>``."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["build_parser", "main"]
+
+_DESCRIPTION = """\
+selectivity: compare what people find informative in an image with what neural
+networks attend to. Subcommands:
+
+  demo     build a small stimulus set, run simulated free-viewing sessions in a real
+           PsychoPy window, and write an HTML report comparing fixation maps with ANN maps
+  run      run a task in the lab (or simulated), e.g. `selectivity run free-viewing`
+  stimuli  compute ANN attribution maps and build stimulus sets from image folders
+  analyze  offline analyses, e.g. `selectivity analyze ais CONFIG`
+"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of the ``selectivity`` command."""
+    from tasks import TASKS
+
+    parser = argparse.ArgumentParser(
+        prog="selectivity",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+
+    demo = sub.add_parser(
+        "demo",
+        help="end-to-end demo with simulated participants (offline, CPU)",
+        description=(
+            "Build a stimulus set from photographs shipped with scikit-image, compute ANN "
+            "gradient maps, run free viewing for simulated participants through the real "
+            "PsychoPy window path (simulated EyeLink tracker writing ASC files), read the "
+            "ASC files back, build fixation maps and write an HTML report comparing them "
+            "with the ANN maps (CC, NSS). The photographs are also written to <out>/photos, "
+            "which configs/stimuli_build.toml reads."
+        ),
+    )
+    demo.add_argument(
+        "--out",
+        type=Path,
+        default=Path("demo-output"),
+        help="output folder (default: %(default)s); must not hold an earlier demo",
+    )
+    demo.add_argument(
+        "--participants", type=int, default=4, help="simulated participants (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--images",
+        type=int,
+        default=6,
+        help="number of photographs, at most 8 (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--model",
+        default="resnet18",
+        help="torchvision model for the ANN maps (default: %(default)s)",
+    )
+    demo.add_argument(
+        "--weights",
+        default="default",
+        help="'default' (torchvision weights from the local torch cache; random "
+        "initialisation with a warning when absent), 'none', or a .pth file",
+    )
+    demo.add_argument(
+        "--image-duration",
+        type=float,
+        default=2.0,
+        metavar="S",
+        help="seconds each image is shown (default: %(default)s)",
+    )
+    demo.add_argument("--seed", type=int, default=1, help="seed (default: %(default)s)")
+
+    run = sub.add_parser(
+        "run",
+        help="run a task session",
+        description=(
+            "Run a task session: opens the session folder "
+            "<data root>/sub-<participant>/ses-<session>/<task>/, the window and the tracker "
+            "of the lab configuration, and writes session.json, trials.tsv (flushed after each "
+            "trial), frames.tsv and the tracker's file in eye/. Escape ends the session with "
+            "everything saved; a session that stopped early continues with --resume."
+        ),
+    )
+    run.add_argument("task", choices=sorted(TASKS), help="task to run")
+    run.add_argument(
+        "--config",
+        type=Path,
+        required=True,
+        help="task configuration (TOML), e.g. configs/free_viewing.toml",
+    )
+    run.add_argument("--participant", required=True, help="participant label (letters, digits)")
+    run.add_argument("--session", default="1", help="session label (default: %(default)s)")
+    run.add_argument(
+        "--data",
+        type=Path,
+        default=None,
+        help="data root (default: [data] root of the lab configuration)",
+    )
+    run.add_argument(
+        "--lab",
+        type=Path,
+        default=None,
+        help="lab configuration replacing the one the task file names",
+    )
+    run.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted session at its first unfinished trial",
+    )
+    run.add_argument(
+        "--windowed", action="store_true", help="open a window instead of fullscreen (development)"
+    )
+    from . import analyze, stimuli
+
+    stimuli.register(sub)
+    analyze.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``selectivity`` console script."""
+    from tasks import ConfigError, SessionError, get_task, load_config
+
+    args = build_parser().parse_args(argv)
+    if args.command in ("stimuli", "analyze"):
+        return int(args.handler(args))
+    if args.command == "demo":
+        from ..demo import run_demo
+
+        report = run_demo(
+            out=args.out,
+            n_participants=args.participants,
+            n_images=args.images,
+            model=args.model,
+            weights=None if args.weights == "none" else args.weights,
+            image_duration_s=args.image_duration,
+            seed=args.seed,
+        )
+        print(f"Report: {report.resolve()}")
+        return 0
+    try:
+        config = load_config(args.config, lab=args.lab)
+        if config.task_name != args.task:
+            raise ConfigError(
+                f"{args.config}: [task] name is {config.task_name!r}, but the command asks "
+                f"for {args.task!r}"
+            )
+        folder = get_task(args.task)(
+            config,
+            participant=args.participant,
+            session=args.session,
+            data_root=args.data,
+            resume=args.resume,
+            windowed=args.windowed,
+        )
+    except (ConfigError, SessionError, FileNotFoundError, KeyError) as err:
+        print(f"selectivity: error: {err}", file=sys.stderr)
+        return 2
+    print(f"Session folder: {folder}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

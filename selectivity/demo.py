@@ -13,6 +13,8 @@ import pandas as pd
 
 from tasks.config import ExperimentConfig
 
+from .tsv import write_table
+
 __all__ = ["DEMO_IMAGES", "planted_saliency", "run_demo"]
 
 #: Photographs shipped inside scikit-image (no download), by stimulus id.
@@ -279,7 +281,7 @@ def run_demo(
     table = pd.concat(
         [table, pd.DataFrame([{"image": "mean", **mean.to_dict()}])], ignore_index=True
     )
-    table.to_csv(out / "scores.tsv", sep="\t", index=False)
+    write_table(table, out / "scores.tsv")
     notes = [
         f"{n_participants} simulated participants (simulated EyeLink tracker, ASC files in "
         f"{out / 'data'}), {len(ids)} images shown for {image_duration_s} s each in a "

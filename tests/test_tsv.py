@@ -224,3 +224,10 @@ def test_read_errors(tmp_path: Path, content: str, dtypes: dict | None, match: s
 def test_missing_file(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="TSV file not found"):
         read_table(tmp_path / "none.tsv")
+
+
+def test_a_crash_cut_trial_is_not_a_finished_trial(tmp_path: Path) -> None:
+    # The earlier reader split on tabs and counted trial 2 although its row was cut short.
+    path = tmp_path / "trials.tsv"
+    path.write_text("trial_id\timage_id\n1\ta\n2\tb", encoding="utf-8")
+    assert completed_trial_ids(path) == [1]

@@ -10,7 +10,8 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._shared_resample import _resample
+from selectivity.resample import resample
+
 from .comparison._inputs import _as_map as _map_2d
 from .comparison._inputs import _check_size, _per_image
 from .fixations import _caller_stacklevel
@@ -165,11 +166,9 @@ def shared_component(
         (image ids 0, 1, ...). Sizes may differ between measures and images;
         every measure must cover the same images. At least two measures.
     size : tuple of int
-        ``(height, width)`` in pixels to which every map is resampled, with an
-        antialiased bilinear (triangle) filter: plain bilinear interpolation
-        when enlarging, a triangle as wide as the output pixel spacing when
-        shrinking, pixel centres aligned and outer edges coinciding (as
-        Pillow's ``Image.BILINEAR``).
+        ``(height, width)`` in pixels to which every map is resampled with
+        :func:`selectivity.resample.resample` (area averaging when shrinking,
+        bilinear interpolation when enlarging, as the metrics do).
     n_components : int, optional
         Number of components kept, 1 to n_measures; default all.
     normalize : {"image", "pooled"}
@@ -210,20 +209,21 @@ def shared_component(
     Notes
     -----
     The released "human PC" maps of Langlois et al. (2021) for img10, img115
-    and img125 are, each to within 0.5 % (0.054 of a range of about 10), one
+    and img125 are, each to within 0.9 % (0.083 of a range of about 10), one
     common linear combination of the six measures standardised with
     ``normalize="pooled"``; with ``"image"`` no common combination comes
     closer than 1.4 (see the tests). Their loadings were fitted on all 25
     images, so loadings fitted on those three alone give maps that correlate
     0.97 to 0.98 with the released ones.
 
-    Of the resamplings tried, the antialiased bilinear one used here comes
-    closest to the released maps (largest residual of that common
-    combination 0.054); OpenCV's ``INTER_AREA`` gives 0.083, ``INTER_LINEAR``
-    0.093, ``INTER_CUBIC`` 0.105, MATLAB's antialiased bicubic ``imresize``
-    0.102 and nearest neighbour 0.59. The residual lies mostly along the
-    border, so the released maps were presumably resampled with yet another
-    border rule.
+    The residual depends on the resampling: with the area averaging used
+    here (the project's one rule, :func:`selectivity.resample.resample`) the
+    largest residual of that common combination is 0.083; an antialiased
+    triangle filter (Pillow's ``BILINEAR``) gives 0.054, bilinear without
+    antialiasing 0.093, OpenCV's ``INTER_CUBIC`` 0.105, MATLAB's antialiased
+    bicubic ``imresize`` 0.102 and nearest neighbour 0.59. The residual lies
+    mostly along the border, so the released maps were presumably resampled
+    with yet another border rule.
     """
     if normalize not in NORMALIZATIONS:
         raise ValueError(
@@ -312,7 +312,7 @@ def _standardize(
     z = np.empty((len(image_ids), len(measures), *size), dtype=np.float64)
     for m, (name, arrays) in enumerate(zip(measures, stack, strict=True)):
         for i, (image_id, arr) in enumerate(zip(image_ids, arrays, strict=True)):
-            z[i, m] = _resample(arr, size)
+            z[i, m] = resample(arr, size)
             if np.ptp(arr) == 0:
                 where = f"measure {name!r}, image {image_id!r}"
                 if normalize == "image":

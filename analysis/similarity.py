@@ -133,13 +133,19 @@ def _files(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> 
 
 
 def _read_table(path: Path) -> pd.DataFrame:
+    """Every cell as text, missing cells (``n/a`` or empty) as ``""``."""
     import pandas as pd
 
-    sep = "," if path.suffix.lower() == ".csv" else "\t"
+    from selectivity.tsv import read_table
+
     try:
-        return pd.read_csv(path, sep=sep, dtype=str, keep_default_na=False)
-    except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise ValueError(f"Could not read {path} as a {sep!r}-separated table: {error}") from None
+        if path.suffix.lower() != ".csv":
+            text = read_table(path, as_text=True)
+            return text.astype(object).where(text.notna(), "")
+        return pd.read_csv(path, sep=",", dtype=str, keep_default_na=False)
+    except (ValueError, UnicodeDecodeError) as error:
+        kind = "comma-separated" if path.suffix.lower() == ".csv" else "tab-separated"
+        raise ValueError(f"Could not read {path} as a {kind} table: {error}") from None
 
 
 def _numbers(cells: pd.DataFrame, path: Path, what: str) -> NDArray[np.float64]:
@@ -353,15 +359,21 @@ def _check_missing(result: SimilarityMatrix, missing: str) -> None:
 
 
 def write_similarity(path: str | os.PathLike[str], matrix: SimilarityMatrix) -> Path:
-    """Write ``matrix`` in the matrix layout (``.csv``: commas, else tabs); NaN as empty cells.
+    """Write ``matrix`` in the matrix layout (``.csv``: commas, NaN as empty cells; else TSV).
+
+    Any suffix but ``.csv`` gives the project's TSV format
+    (:mod:`selectivity.tsv`, NaN as ``n/a``).
 
     Values are written as stored (similarities: a matrix read with
     ``dissimilarity=True`` is written negated) with 17 significant digits,
     so :func:`read_similarity` gives the same numbers back.
     """
+    from selectivity.tsv import write_table
+
     target = Path(path)
-    sep = "," if target.suffix.lower() == ".csv" else "\t"
     frame = matrix.to_frame()
     frame.index.name = "id"
-    frame.to_csv(target, sep=sep, na_rep="", float_format="%.17g")
+    if target.suffix.lower() != ".csv":
+        return write_table(frame.reset_index(), target)
+    frame.to_csv(target, sep=",", na_rep="", float_format="%.17g")
     return target

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import math
 import os
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
+
+from selectivity.tsv import read_table, unescape, write_table
 
 from .recording import SCHEMA, Recording
 
@@ -19,9 +19,6 @@ __all__ = ["EXPORT_TABLES", "TSV_FORMAT", "read_tsv", "write_table_tsv", "write_
 EXPORT_TABLES = ("fixations", "saccades", "blinks", "messages", "trials")
 #: ``format`` and ``version`` written to every sidecar.
 TSV_FORMAT = {"format": "selectivity-eye-table", "version": 1}
-NA = "n/a"
-_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
-_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r", "/": "/"}
 _DTYPES = ("float64", "int64", "Int64", "string", "bool")
 
 
@@ -109,17 +106,12 @@ def write_table_tsv(
 
     Notes
     -----
-    UTF-8, one header line, tab-separated, ``\\n`` line ends. Missing values
-    are ``n/a`` (as in BIDS). In text, backslash, tab, newline and carriage
-    return are written ``\\\\``, ``\\t``, ``\\n``, ``\\r``, and a text that is
-    literally ``n/a`` is written ``n\\/a``, so every value reads back exactly.
+    The format of :mod:`selectivity.tsv` (missing ``n/a``, text escaped so
+    every value reads back exactly); the sidecar keeps each column's dtype.
     """
     path = Path(path)
     dtypes = {str(col): _dtype_name(frame[col]) for col in frame.columns}
-    columns = [_encode(frame[col], dtypes[str(col)]) for col in frame.columns]
-    lines = ["\t".join(_escape(str(c)) for c in frame.columns)]
-    lines += ["\t".join(row) for row in zip(*columns, strict=True)]
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8", newline="\n")
+    write_table(frame, path)
     sidecar = {**TSV_FORMAT, "table": table, "source": source, "time_unit": "ms"}
     sidecar["columns"] = dtypes
     path.with_suffix(".json").write_text(json.dumps(sidecar, indent=1) + "\n", encoding="utf-8")
@@ -129,9 +121,9 @@ def write_table_tsv(
 def read_tsv(path: str | os.PathLike[str]) -> pd.DataFrame:
     """Read a table written by :func:`write_tsv` or :func:`write_table_tsv`.
 
-    Column dtypes come from the JSON sidecar; without one, a column whose
-    values are all numbers (or ``n/a``) is read as ``int64`` or ``float64``,
-    and any other as ``string``.
+    Column dtypes come from the JSON sidecar; without one, they are inferred
+    as :func:`selectivity.tsv.read_table` does (a column whose values are all
+    numbers, or ``n/a``, is read as ``int64`` or ``float64``).
 
     Raises
     ------
@@ -144,27 +136,12 @@ def read_tsv(path: str | os.PathLike[str]) -> pd.DataFrame:
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"TSV file not found: {path}")
-    lines = path.read_text(encoding="utf-8").split("\n")
-    if lines and lines[-1] == "":
-        lines.pop()
-    if not lines:
+    with open(path, encoding="utf-8", newline="") as file:
+        first = file.readline()
+    if not first:
         raise ValueError(f"{path} is empty; expected a header line of column names.")
-    header = [_unescape(name) for name in lines[0].split("\t")]
-    rows = [line.split("\t") for line in lines[1:]]
-    for number, row in enumerate(rows, start=2):
-        if len(row) != len(header):
-            raise ValueError(
-                f"{path}, line {number}: expected {len(header)} tab-separated values, "
-                f"got {len(row)}."
-            )
-    dtypes = _sidecar_dtypes(path, header)
-    values = list(zip(*rows, strict=True)) if rows else [()] * len(header)
-    return pd.DataFrame(
-        {
-            name: _decode(list(col), dtypes.get(name))
-            for name, col in zip(header, values, strict=True)
-        }
-    )
+    header = [unescape(name) for name in first.rstrip("\r\n").split("\t")]
+    return read_table(path, dtypes=_sidecar_dtypes(path, header))
 
 
 def _sidecar_dtypes(path: Path, header: list[str]) -> dict[str, str]:
@@ -199,59 +176,3 @@ def _dtype_name(series: pd.Series) -> str:
     if pd.api.types.is_integer_dtype(series.dtype):
         return "Int64" if pd.api.types.is_extension_array_dtype(series.dtype) else "int64"
     return "string"
-
-
-def _number(value: float) -> str:
-    if math.isnan(value):
-        return NA
-    text = repr(value)
-    return text[:-2] if text.endswith(".0") else text
-
-
-def _escape(text: str) -> str:
-    if text == NA:
-        return "n\\/a"
-    if any(ch in text for ch in _ESCAPES):
-        text = "".join(_ESCAPES.get(ch, ch) for ch in text)
-    return text
-
-
-def _unescape(text: str) -> str:
-    if "\\" not in text:
-        return text
-    out, chars = [], iter(text)
-    for ch in chars:
-        out.append(_UNESCAPES.get(next(chars, ""), "\\") if ch == "\\" else ch)
-    return "".join(out)
-
-
-def _encode(series: pd.Series, dtype: str) -> list[str]:
-    if dtype == "float64":
-        return [_number(v) for v in series.to_numpy(dtype=np.float64).tolist()]
-    if dtype in ("int64", "Int64", "bool"):
-        return [NA if pd.isna(v) else str(v) for v in series.tolist()]
-    return [NA if v is None or v is pd.NA else _escape(str(v)) for v in series.astype(object)]
-
-
-def _decode(values: list[str], dtype: str | None) -> pd.api.extensions.ExtensionArray | np.ndarray:
-    if dtype is None:
-        dtype = _infer(values)
-    if dtype == "float64":
-        return np.array([math.nan if v == NA else float(v) for v in values], dtype=np.float64)
-    if dtype == "int64":
-        return np.array([int(v) for v in values], dtype=np.int64)
-    if dtype == "Int64":
-        return pd.array([None if v == NA else int(v) for v in values], dtype="Int64")
-    if dtype == "bool":
-        return np.array([v == "True" for v in values], dtype=bool)
-    return pd.array([None if v == NA else _unescape(v) for v in values], dtype="string")
-
-
-def _infer(values: list[str]) -> str:
-    try:
-        numbers = [math.nan if v == NA else float(v) for v in values]
-    except ValueError:
-        return "string"
-    if values and all(v != NA and v.lstrip("+-").isdigit() for v in values):
-        return "int64"
-    return "float64" if numbers or not values else "string"

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from ._ais_config import AISConfig
+from .tsv import write_table
 
 __all__ = ["run_ais"]
 
@@ -128,8 +129,8 @@ def run_ais(config: AISConfig) -> dict[str, Path]:
 
 def _write_tables(out: Path, result: Any, pruned: Any) -> dict[str, Path]:
     written = {"scores_set": out / "scores_set.tsv", "scores_image": out / "scores_image.tsv"}
-    result.set_table().to_csv(written["scores_set"], sep="\t", index=False)
-    result.image_table().to_csv(written["scores_image"], sep="\t", index=False)
+    write_table(result.set_table(), written["scores_set"])
+    write_table(result.image_table(), written["scores_image"])
     if pruned is not None:
         for name, frame in (
             ("pruning_table", pruned.table),
@@ -137,7 +138,7 @@ def _write_tables(out: Path, result: Any, pruned: Any) -> dict[str, Path]:
             ("pruning_summary", pruned.summary),
         ):
             written[name] = out / f"{name}.tsv"
-            frame.to_csv(written[name], sep="\t", index=False)
+            write_table(frame, written[name])
     return written
 
 

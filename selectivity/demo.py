@@ -13,6 +13,9 @@ import pandas as pd
 
 from tasks.config import ExperimentConfig
 
+from .resample import resample
+from .tsv import write_table
+
 __all__ = ["DEMO_IMAGES", "planted_saliency", "run_demo"]
 
 #: Photographs shipped inside scikit-image (no download), by stimulus id.
@@ -45,12 +48,10 @@ def _load_photo(name: str) -> np.ndarray:
 
 
 def _resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
-    import cv2
-
     height, width = image.shape[:2]
     scale = long_side / max(height, width)
-    size = (round(width * scale), round(height * scale))
-    return np.ascontiguousarray(cv2.resize(image, size, interpolation=cv2.INTER_AREA))
+    size = (round(height * scale), round(width * scale))
+    return np.clip(np.rint(resample(image, size)), 0, 255).astype(np.uint8)
 
 
 def planted_saliency(image: np.ndarray, *, sigma_px: float = 8.0) -> np.ndarray:
@@ -72,12 +73,12 @@ def planted_saliency(image: np.ndarray, *, sigma_px: float = 8.0) -> np.ndarray:
     from scipy.ndimage import gaussian_filter, uniform_filter
 
     gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY).astype(float)
-    small = cv2.resize(gray, (64, 64), interpolation=cv2.INTER_AREA)
+    small = resample(gray, (64, 64))
     spectrum = np.fft.fft2(small)
     log_amplitude = np.log(np.abs(spectrum) + 1e-9)
     residual = log_amplitude - uniform_filter(log_amplitude, size=3, mode="wrap")
     saliency = np.abs(np.fft.ifft2(np.exp(residual + 1j * np.angle(spectrum)))) ** 2
-    saliency = cv2.resize(saliency, gray.shape[::-1], interpolation=cv2.INTER_LINEAR)
+    saliency = resample(saliency, gray.shape)
     saliency = gaussian_filter(saliency, sigma_px)
     return saliency / saliency.sum()
 
@@ -279,7 +280,7 @@ def run_demo(
     table = pd.concat(
         [table, pd.DataFrame([{"image": "mean", **mean.to_dict()}])], ignore_index=True
     )
-    table.to_csv(out / "scores.tsv", sep="\t", index=False)
+    write_table(table, out / "scores.tsv")
     notes = [
         f"{n_participants} simulated participants (simulated EyeLink tracker, ASC files in "
         f"{out / 'data'}), {len(ids)} images shown for {image_duration_s} s each in a "

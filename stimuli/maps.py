@@ -11,9 +11,10 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy import ndimage
 
-from ._resize import check_size as _check_size
-from ._resize import is_number as _is_number
-from ._resize import resize as _resize
+from selectivity.resample import resample
+
+from ._params import check_size as _check_size
+from ._params import is_number as _is_number
 
 __all__ = ["NORMALIZATIONS", "REDUCTIONS", "to_map"]
 
@@ -193,10 +194,10 @@ def to_map(
         ``"minmax"`` (default), ``"sum"``, ``"zscore"`` or ``None``.
     size : tuple of int or None
         Output size as ``(height, width)``, i.e. (rows, cols) like
-        ``ndarray.shape``, *not* cv2's ``(width, height)``. Each axis that
-        shrinks is resampled with ``cv2.INTER_AREA`` (area-weighted means,
-        no aliasing; e.g. ``[0, 1, 2, 3]`` -> ``[0.5, 2.5]``), each axis that
-        grows with ``cv2.INTER_LINEAR`` (pixel centres aligned as in OpenCV).
+        ``ndarray.shape``, *not* cv2's ``(width, height)``. Resampled with
+        :func:`selectivity.resample.resample`: each axis that shrinks is
+        area-averaged (no aliasing; e.g. ``[0, 1, 2, 3]`` -> ``[0.5, 2.5]``),
+        each axis that grows interpolated linearly (pixel centres aligned).
         ``None`` keeps ``raw``'s size.
 
     Returns
@@ -258,5 +259,5 @@ def _postprocess(
         low, high = np.percentile(image, clip)
         image = np.clip(image, low if clip[0] > 0 else None, high)
     if size is not None and image.shape != size:
-        image = _resize(image, size)
+        image = resample(image, size)
     return normalize(image)

@@ -7,9 +7,10 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from selectivity.resample import resample
+
+from ._params import check_size as _check_size
 from ._render_color import decode_srgb, encode_srgb, luminance
-from ._resize import check_size as _check_size
-from ._resize import resize
 
 __all__ = ["BACKGROUNDS", "BLENDS", "phase_scrambled_mask", "render"]
 
@@ -87,7 +88,7 @@ def _prepare(image: Any, *, greyscale: bool, size: Any) -> _Array:
     if greyscale:
         pixels = _greyscale(pixels)
     if out_size is not None and pixels.shape[:2] != out_size:
-        pixels = np.clip(resize(pixels, out_size), 0.0, 1.0)
+        pixels = np.clip(resample(pixels, out_size), 0.0, 1.0)
     return pixels
 
 
@@ -179,7 +180,7 @@ def render(
     if not np.isfinite(weights).all() or weights.min() < 0 or weights.max() > 1:
         raise ValueError("The 'mask' parameter must hold finite values in [0, 1].")
     if weights.shape != pixels.shape[:2]:
-        weights = np.clip(resize(weights, pixels.shape[:2]), 0.0, 1.0)
+        weights = np.clip(resample(weights, pixels.shape[:2]), 0.0, 1.0)
     alpha = weights[:, :, None]
     if blend == "srgb":
         out = alpha * pixels + (1.0 - alpha) * colour

@@ -2,20 +2,19 @@
 
 from __future__ import annotations
 
-import csv
 import datetime as _dt
-import io
 import json
 import os
 import platform
 import re
 import subprocess
 import sys
-import warnings
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
+
+from selectivity.tsv import TsvColumnsError, TsvRowWriter, read_table
 
 __all__ = [
     "Session",
@@ -102,12 +101,13 @@ def software_versions() -> dict[str, str]:
     return versions
 
 
-class TsvAppender:
-    """Append rows to a TSV file, flushed and fsync'ed to disk as each row is written.
+class TsvAppender(TsvRowWriter):
+    """:class:`selectivity.tsv.TsvRowWriter` for the session's files: each row fsync'ed.
 
     The header is written when the file is new; an existing file must have the
-    same columns. A last line cut short by a crash is moved aside to
-    ``<name>.partial-<time>`` (it was never a finished row) before appending.
+    same columns (else :class:`SessionError`). A last line cut short by a crash
+    is moved aside to ``<name>.partial-<time>`` (it was never a finished row)
+    before appending.
 
     Parameters
     ----------
@@ -118,76 +118,31 @@ class TsvAppender:
     """
 
     def __init__(self, path: Path, columns: Sequence[str]) -> None:
-        self.path = Path(path)
-        self.columns = list(columns)
-        if self.path.exists() and self.path.stat().st_size > 0:
-            self._check_existing()
-            # kept open for the whole session: each row is flushed and fsync'ed as it is written
-            self._file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
-        else:
-            self._file = open(self.path, "x", encoding="utf-8", newline="")  # noqa: SIM115
-            self._write_line(self.columns)
-
-    def _check_existing(self) -> None:
-        data = self.path.read_bytes()
-        if not data.endswith(b"\n"):
-            cut = data.rfind(b"\n") + 1
-            stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")
-            aside = self.path.with_name(f"{self.path.name}.partial-{stamp}")
-            aside.write_bytes(data[cut:])
-            with open(self.path, "r+b") as f:
-                f.truncate(cut)
-            warnings.warn(
-                f"{self.path}: the last line was cut short by a crash; moved it to {aside}",
-                stacklevel=3,
-            )
-        with open(self.path, encoding="utf-8") as f:
-            header = f.readline().rstrip("\r\n").split("\t")
-        if header != self.columns:
-            raise SessionError(
-                f"{self.path}: existing columns {header} differ from this task's {self.columns}"
-            )
-
-    def _write_line(self, values: Iterable[Any]) -> None:
-        buffer = io.StringIO()
-        csv.writer(buffer, delimiter="\t", lineterminator="\n").writerow(
-            ["" if v is None else v for v in values]
-        )
-        self._file.write(buffer.getvalue())
-        self._file.flush()
-        os.fsync(self._file.fileno())
-
-    def append(self, row: Mapping[str, Any]) -> None:
-        """Write one row; keys must be exactly the columns."""
-        missing = [c for c in self.columns if c not in row]
-        extra = [k for k in row if k not in self.columns]
-        if missing or extra:
-            raise ValueError(f"{self.path.name}: row missing {missing}, unexpected {extra}")
-        self._write_line(row[c] for c in self.columns)
-
-    def close(self) -> None:
-        self._file.close()
+        try:
+            super().__init__(path, columns)
+        except TsvColumnsError as error:
+            raise SessionError(str(error)) from None
 
 
 def completed_trial_ids(path: Path) -> list[int]:
-    """The ``trial_id`` column of an existing ``trials.tsv``, in file order."""
+    """The ``trial_id`` column of an existing ``trials.tsv``, in file order.
+
+    A last line cut short by a crash is not a finished trial and is left out.
+    """
     if not path.exists():
         return []
-    with open(path, encoding="utf-8", newline="") as f:
-        lines = f.read().split("\n")
-    header = lines[0].split("\t")
-    if "trial_id" not in header:
-        raise SessionError(f"{path}: no trial_id column in the header {header}")
-    col = header.index("trial_id")
+    try:
+        table = read_table(path, as_text=True, finished_rows_only=True)
+    except ValueError as error:
+        raise SessionError(f"Cannot read the finished trials: {error}") from None
+    if "trial_id" not in table.columns:
+        raise SessionError(f"{path}: no trial_id column in the header {list(table.columns)}")
     ids = []
-    for number, line in enumerate(lines[1:], start=2):
-        if not line:
-            continue
-        fields = line.split("\t")
+    for number, value in enumerate(table["trial_id"], start=2):
         try:
-            ids.append(int(fields[col]))
-        except (IndexError, ValueError):
-            raise SessionError(f"{path}, line {number}: unreadable trial_id in {line!r}") from None
+            ids.append(int(value))
+        except (TypeError, ValueError):
+            raise SessionError(f"{path}, line {number}: unreadable trial_id {value!r}") from None
     return ids
 
 

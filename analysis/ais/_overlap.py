@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, Literal
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from selectivity.resample import resample
+
 if TYPE_CHECKING:
     import pandas as pd
 
@@ -32,8 +34,9 @@ def ais_heatmaps(
 
     The heatmap of image i is the average of its feature maps weighted by
     its per-image scores, ``sum_k AIS_(i,k) A_(i,k) / sum_k AIS_(i,k)``,
-    upsampled to ``size`` by bilinear interpolation (OpenCV ``INTER_LINEAR``,
-    pixel centres aligned as in ``align_corners=False``).
+    resampled to ``size`` by :func:`selectivity.resample.resample` (bilinear
+    interpolation when enlarging, pixel centres aligned as in
+    ``align_corners=False``).
 
     Parameters
     ----------
@@ -57,8 +60,6 @@ def ais_heatmaps(
     ndarray of shape (N, height, width), float64
         Indexed ``[image, row, col]``.
     """
-    import cv2
-
     if normalize not in HEATMAP_NORMALIZE:
         raise ValueError(
             "Invalid value for the 'normalize' parameter. Allowed values are None and "
@@ -89,7 +90,7 @@ def ais_heatmaps(
     not_positive = []
     for i in np.flatnonzero(~undefined):
         low = np.einsum("k,khw->hw", weights[i], maps[i]) / total[i]
-        heat = cv2.resize(low, (width, height), interpolation=cv2.INTER_LINEAR)
+        heat = resample(low, (height, width))
         if normalize == "display":
             peak = heat.max()
             if not peak > 0:

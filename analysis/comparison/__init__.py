@@ -114,8 +114,8 @@ def compare_maps(
         Source name (e.g. ``"vgg16/gradcam"``) -> per-image ANN maps: a dict
         image id -> array of shape (h, w), or a sequence / stack of such
         arrays (image ids 0, 1, ...). Any size: each is resampled to its human
-        map's shape (bilinear; antialiased when shrinking, see
-        :func:`analysis.shared_component`); the maps must cover the whole image.
+        map's shape as the metrics resample (:func:`selectivity.resample.resample`:
+        area averaging to shrink, bilinear to enlarge); the maps must cover the whole image.
     human_maps : dict, optional
         Measure name -> per-image human maps (densities, ratings, ...), as
         ``ann_maps``; scored with the metrics that compare two maps (``"cc"``,

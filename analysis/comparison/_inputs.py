@@ -8,7 +8,7 @@ from typing import Any, TypeAlias
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from .._shared_resample import _resample
+from selectivity.resample import resample
 
 __all__: list[str] = []
 
@@ -115,7 +115,7 @@ def _target_stack(
     """Human maps of one measure as a stack (n, H, W), resampled to ``size`` when given."""
     maps = [_as_map(a, f"{label}, image {i!r}") for a, i in zip(items, ids, strict=True)]
     if size is not None:
-        maps = [_resample(m, size) for m in maps]
+        maps = [resample(m, size) for m in maps]
     shapes = {m.shape for m in maps}
     if len(shapes) > 1:
         raise ValueError(
@@ -223,7 +223,7 @@ def _ann_stack(
     height, width = int(shape[0]), int(shape[1])
     out = np.empty((len(ids), height, width), dtype=np.float64)
     for k, (item, image_id) in enumerate(zip(items, ids, strict=True)):
-        out[k] = _resample(_as_map(item, f"source {source!r}, image {image_id!r}"), (height, width))
+        out[k] = resample(_as_map(item, f"source {source!r}, image {image_id!r}"), (height, width))
     return out
 
 

@@ -8,9 +8,10 @@ says otherwise. :data:`METRICS` lists them by name with what each needs, and
 Conventions shared by all metrics:
 
 - Maps are 2-D arrays indexed ``[row, col]``. A map of another size than the
-  reference (the fixation map, or the second map) is first resized to it with
-  OpenCV's bilinear interpolation (``cv2.INTER_LINEAR``, pixel centres
-  aligned, no antialiasing); see :func:`cc`.
+  reference (the fixation map, or the second map) is first resampled to it
+  with :func:`selectivity.resample.resample` (area averaging to shrink,
+  bilinear to enlarge), the one rule that :func:`analysis.compare_maps`, the
+  noise ceilings and :func:`analysis.shared_component` also use; see :func:`cc`.
 - Fixations are a fixation map (nonzero = fixated; a pixel counts once however
   many fixations it holds, as the MIT code's ``logical(fixationMap)``) or,
   with ``image_shape``, coordinates: ``(x, y)`` image pixels with integer
@@ -172,7 +173,7 @@ def score_batch(
         A key of :data:`METRICS`.
     maps : ndarray of shape (n_images, M, N) or sequence of 2-D arrays
         The maps to score (e.g. model saliency maps); any float dtype. A map of
-        another shape than its target is resized to it (bilinear).
+        another shape than its target is resampled to it (see :func:`cc`).
     targets : ndarray of shape (n_images, H, W) or sequence
         For metrics whose ``target`` is ``"fixations"``: fixation maps
         (nonzero = fixated), or with ``image_shape`` one set of fixation

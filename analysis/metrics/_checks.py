@@ -8,6 +8,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from selectivity.resample import resample
+
 from ..fixations._input import fixation_xy, is_dataframe, pixel_indices
 
 #: MATLAB's ``eps`` as the MIT saliency benchmark and pysaliency's ``MIT_KLDiv``
@@ -45,19 +47,10 @@ def check_finite(arr: NDArray[np.float64], name: str) -> None:
 
 
 def resize_to(arr: NDArray[np.float64], shape: tuple[int, ...]) -> NDArray[np.float64]:
-    """Resize a map to ``shape = (height, width)`` bilinearly; unchanged when equal.
-
-    OpenCV's ``INTER_LINEAR``: pixel centres aligned, no antialiasing.
-    """
+    """``arr`` itself when it has ``shape``, else :func:`selectivity.resample.resample` of it."""
     if arr.shape == shape:
         return arr
-    import cv2
-
-    height, width = shape
-    return np.asarray(
-        cv2.resize(arr, (int(width), int(height)), interpolation=cv2.INTER_LINEAR),
-        dtype=np.float64,
-    ).reshape(shape)
+    return resample(arr, (int(shape[0]), int(shape[1])))
 
 
 def constant_error(name: str, value: float, metric: str = "the metric") -> ValueError:

@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from selectivity.resample import resample
+
 from ._checks import check_distribution
 
 #: Largest number of (source cell, target cell) pairs :func:`emd` solves for
@@ -106,7 +108,4 @@ def _import_ot() -> Any:
 def _shrink(arr: NDArray[np.float64], shape: tuple[int, int]) -> NDArray[np.float64]:
     if arr.shape == shape:
         return arr.ravel()
-    import cv2
-
-    out = cv2.resize(arr, (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
-    return np.asarray(out, dtype=np.float64).ravel()
+    return resample(arr, shape).ravel()

@@ -54,7 +54,7 @@ def auc_judd(
     ----------
     saliency_map : array_like of shape (M, N)
         The map to score. When its shape differs from the fixation map's it is
-        first resized to it (OpenCV bilinear, see :func:`cc`).
+        first resized to it (see :func:`cc`).
     fixation_map : array_like of shape (H, W), or fixations
         Which pixels were fixated: nonzero = fixated (a pixel counts once
         however many fixations it holds, as in the MIT code). With
@@ -248,7 +248,7 @@ def nss(
     ----------
     saliency_map : array_like of shape (M, N)
         The map to score. When its shape differs from the fixation map's it is
-        first resized to it with ``cv2.INTER_LINEAR`` (see :func:`cc`).
+        first resized to it (see :func:`cc`).
     fixation_map : array_like of shape (H, W), or fixations
         Which pixels were fixated: nonzero = fixated, e.g. from
         :func:`analysis.fixation_counts`. With ``image_shape`` given it is

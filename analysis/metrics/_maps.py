@@ -48,12 +48,13 @@ def cc(map_a: ArrayLike, map_b: ArrayLike) -> float:
 
     Notes
     -----
-    Resizing uses OpenCV's bilinear interpolation (``cv2.INTER_LINEAR``, pixel
-    centres aligned), not MATLAB's ``imresize`` (bicubic, antialiased when
-    shrinking) that the MIT code uses: scores for maps of different sizes
-    can differ slightly from the MIT code's; for maps of equal size they are
-    the same. Every metric here resizes this way. Resize maps yourself
-    beforehand for another interpolation.
+    Resizing uses :func:`selectivity.resample.resample` (area averaging when
+    shrinking, bilinear interpolation when enlarging, pixel centres aligned),
+    not MATLAB's ``imresize`` (bicubic, antialiased when shrinking) that the
+    MIT code uses: scores for maps of different sizes can differ slightly
+    from the MIT code's; for maps of equal size they are the same. Every
+    metric, :func:`analysis.compare_maps` and the noise ceilings resize this
+    way. Resize maps yourself beforehand for another interpolation.
     """
     a, b = _pair(map_a, map_b)
     return float(cc_rows(a, b)[0])
@@ -69,7 +70,7 @@ def similarity(map_a: ArrayLike, map_b: ArrayLike) -> float:
     Parameters
     ----------
     map_a : array_like of shape (M, N)
-        A map, resized to ``map_b``'s shape if needed (bilinear, see :func:`cc`).
+        A map, resized to ``map_b``'s shape if needed (see :func:`cc`).
     map_b : array_like of shape (P, Q)
         The other map.
 
@@ -105,7 +106,7 @@ def kl_div(saliency_map: ArrayLike, fixation_map: ArrayLike) -> float:
     ----------
     saliency_map : array_like of shape (M, N)
         The prediction ``Q``, non-negative; resized to the fixation map's
-        shape if needed (bilinear, see :func:`cc`).
+        shape if needed (see :func:`cc`).
     fixation_map : array_like of shape (H, W)
         The human fixation density ``P`` (e.g. from
         :func:`analysis.fixation_map`), non-negative.
@@ -141,7 +142,7 @@ def spearman(map_a: ArrayLike, map_b: ArrayLike) -> float:
     Parameters
     ----------
     map_a : array_like of shape (M, N)
-        A map, resized to ``map_b``'s shape if needed (bilinear, see :func:`cc`).
+        A map, resized to ``map_b``'s shape if needed (see :func:`cc`).
     map_b : array_like of shape (P, Q)
         The other map.
 
@@ -166,7 +167,7 @@ def topk_iou(map_a: ArrayLike, map_b: ArrayLike, *, percent: float = 10.0) -> fl
     Parameters
     ----------
     map_a : array_like of shape (M, N)
-        A map, resized to ``map_b``'s shape if needed (bilinear, see :func:`cc`).
+        A map, resized to ``map_b``'s shape if needed (see :func:`cc`).
     map_b : array_like of shape (P, Q)
         The other map.
     percent : float
@@ -239,12 +240,13 @@ def emd(map_a: ArrayLike, map_b: ArrayLike, *, downsample: int = 32) -> float:
     ----------
     map_a : array_like of shape (M, N)
         A non-negative map, resized to ``map_b``'s shape first if needed
-        (bilinear, see :func:`cc`).
+        (see :func:`cc`).
     map_b : array_like of shape (H, W)
         The other non-negative map, e.g. a fixation density.
     downsample : int
         Both maps are shrunk to ``(ceil(H / downsample), ceil(W / downsample))``
-        cells by averaging (``cv2.INTER_AREA``); 1 keeps full resolution (the
+        cells by area averaging (:func:`selectivity.resample.resample`); 1 keeps
+        full resolution (the
         cost grows with the square of the number of nonzero cells).
 
     Returns

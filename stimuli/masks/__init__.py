@@ -10,9 +10,10 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 from scipy import optimize
 
-from .._resize import check_size as _check_size
-from .._resize import is_number as _is_number
-from .._resize import resize
+from selectivity.resample import resample
+
+from .._params import check_size as _check_size
+from .._params import is_number as _is_number
 from ._controls import center_bias_map, inverted_map, resolve_seeds, smooth_surrogate
 from ._kinds import median_mask, proportional_mask, top_k_mask
 
@@ -213,7 +214,7 @@ def make_mask(
                 "exponent."
             )
     if out_size is not None and saliency.shape != out_size:
-        saliency = resize(saliency, out_size)
+        saliency = resample(saliency, out_size)
     mask = MASK_KINDS[kind](saliency, options)
     if kind != "top_k":
         if exponent != 1:
@@ -316,7 +317,7 @@ def control_maps(
             raise ValueError("kind='permuted' needs the maps of at least 2 images, but got 1.")
         following = sources[1:] + sources[:1]
         return [
-            other.copy() if other.shape == own.shape else resize(other, own.shape)
+            other.copy() if other.shape == own.shape else resample(other, own.shape)
             for own, other in zip(sources, following, strict=True)
         ]
     if kind == "random_smooth":

@@ -1,0 +1,391 @@
+"""The one tab-separated table format of the project: writer, appending row writer, reader.
+
+Every TSV the project writes (``trials.tsv``, ``frames.tsv``, the eye tables,
+analysis scores and tables, AIS outputs, the demo's scores) and every TSV it
+reads goes through this module.
+
+Format
+------
+- UTF-8, one header line of column names, fields separated by one tab, lines
+  ended by ``\\n``. No quoting: a ``"`` is an ordinary character.
+- A missing value (``None``, NaN, ``pd.NA``, ``NaT``) is written ``n/a`` (as in
+  BIDS).
+- Inside a text value (and a column name), backslash, tab, newline and carriage
+  return are written ``\\\\``, ``\\t``, ``\\n`` and ``\\r``; a text that is
+  literally ``n/a`` is written ``n\\/a``, so it reads back as the text ``n/a``
+  and not as missing. ``\\/`` reads as ``/``; a backslash before any other
+  character is kept as it is.
+- Numbers: integers as digits; floats in Python's shortest form that reads back
+  to the same float, a whole float without ``.0`` (``7196724``, as EyeLink
+  writes times); booleans ``True`` / ``False``.
+- An empty text is written as an empty field.
+
+Reading
+-------
+:func:`read_table` gives a DataFrame. ``n/a`` is missing. Files written before
+this format (``trials.tsv`` of earlier versions) wrote missing values as empty
+fields or ``nan``; so an empty field is read as missing (except in a column
+that ``dtypes`` declares ``string``, where it is the empty text), and ``nan``
+is NaN in a numeric column. Without ``dtypes``, a column is ``int64`` when
+every value is an integer, ``float64`` when every present value is a number,
+``bool`` (``boolean`` with missing values) when every present value is
+``True``/``False``, and ``string`` otherwise. A value with a leading zero
+(``007``, as :mod:`eyetracking.asc` treats ``TRIAL_VAR`` values) keeps the
+whole column as text: such values are identifiers.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import math
+import os
+import re
+import warnings
+from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
+from types import TracebackType
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = [
+    "DTYPES",
+    "NA",
+    "TsvColumnsError",
+    "TsvRowWriter",
+    "escape",
+    "format_value",
+    "read_table",
+    "unescape",
+    "write_table",
+]
+
+#: The missing value, as written.
+NA = "n/a"
+#: Column dtypes :func:`read_table` accepts in ``dtypes``.
+DTYPES = ("float64", "int64", "Int64", "bool", "boolean", "string")
+
+_ESCAPES = {"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"}
+_UNESCAPES = {"\\": "\\", "t": "\t", "n": "\n", "r": "\r", "/": "/"}
+_INT = re.compile(r"[-+]?[0-9]+")
+_LEADING_ZERO = re.compile(r"[-+]?0[0-9]")
+_NUMBER = re.compile(
+    r"[-+]?([0-9]+\.?[0-9]*|\.[0-9]+)([eE][-+]?[0-9]+)?|[-+]?(nan|inf|infinity)", re.IGNORECASE
+)
+
+
+class TsvColumnsError(ValueError):
+    """An existing TSV file has other columns than the ones asked for."""
+
+
+def escape(text: str) -> str:
+    """``text`` as written in a field (see the module docstring for the rule)."""
+    if text == NA:
+        return "n\\/a"
+    if any(ch in text for ch in _ESCAPES):
+        text = "".join(_ESCAPES.get(ch, ch) for ch in text)
+    return text
+
+
+def unescape(field: str) -> str:
+    """The text a field written by :func:`escape` stands for."""
+    if "\\" not in field:
+        return field
+    out, chars = [], iter(field)
+    for ch in chars:
+        if ch != "\\":
+            out.append(ch)
+            continue
+        nxt = next(chars, "")
+        out.append(_UNESCAPES[nxt] if nxt in _UNESCAPES else "\\" + nxt)
+    return "".join(out)
+
+
+def _is_missing(value: Any) -> bool:
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, (float, np.floating)):
+        return bool(np.isnan(value))
+    return isinstance(value, np.datetime64) and bool(np.isnat(value))
+
+
+def _number(value: float) -> str:
+    text = repr(float(value))
+    return text[:-2] if text.endswith(".0") else text
+
+
+def format_value(value: Any) -> str:
+    """One value as a field: ``n/a`` when missing, numbers in full, text escaped."""
+    if _is_missing(value):
+        return NA
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    if isinstance(value, (int, np.integer)):
+        return str(int(value))
+    if isinstance(value, (float, np.floating)):
+        return _number(float(value))
+    return escape(str(value))
+
+
+def _format_column(series: pd.Series) -> list[str]:
+    if pd.api.types.is_float_dtype(series.dtype) and not pd.api.types.is_extension_array_dtype(
+        series.dtype
+    ):
+        return [NA if math.isnan(v) else _number(v) for v in series.to_numpy(np.float64).tolist()]
+    return [format_value(v) for v in series.astype(object).tolist()]
+
+
+def _line(fields: Iterable[str]) -> str:
+    return "\t".join(fields) + "\n"
+
+
+def write_table(
+    table: pd.DataFrame | Iterable[Mapping[str, Any]],
+    path: str | os.PathLike[str],
+    *,
+    columns: Sequence[str] | None = None,
+) -> Path:
+    """Write a whole table as TSV (replacing ``path``).
+
+    Parameters
+    ----------
+    table : DataFrame or iterable of mappings
+        A DataFrame (its index is not written; reset it first to keep it), or
+        rows as mappings of column name to value.
+    path : path-like
+        The file to write.
+    columns : sequence of str, optional
+        Columns, in order. For rows, the default is the keys of the first row
+        (an empty table then needs ``columns``); for a DataFrame, its columns.
+
+    Returns
+    -------
+    Path
+        ``path``.
+
+    Raises
+    ------
+    ValueError
+        If a row lacks a column or has one not in ``columns``.
+    """
+    path = Path(path)
+    if isinstance(table, pd.DataFrame):
+        frame = table if columns is None else table.loc[:, list(columns)]
+        names = [str(c) for c in frame.columns]
+        cells = [_format_column(frame.iloc[:, k]) for k in range(frame.shape[1])]
+        body = ["\t".join(row) + "\n" for row in zip(*cells, strict=True)]
+    else:
+        rows = list(table)
+        names = list(columns) if columns is not None else list(rows[0]) if rows else []
+        body = [_line(format_value(v) for v in _ordered(row, names, path)) for row in rows]
+    text = _line(escape(n) for n in names) + "".join(body)
+    path.write_text(text, encoding="utf-8", newline="\n")
+    return path
+
+
+def _ordered(row: Mapping[str, Any], columns: Sequence[str], path: Path) -> list[Any]:
+    missing = [c for c in columns if c not in row]
+    extra = [k for k in row if k not in columns]
+    if missing or extra:
+        raise ValueError(f"{path.name}: row missing {missing}, unexpected {extra}")
+    return [row[c] for c in columns]
+
+
+class TsvRowWriter:
+    """Append rows to a TSV file, each flushed and fsync'ed to disk before returning.
+
+    Made for logs that must survive a crash (``trials.tsv``): every row written
+    is on disk. The header is written once, when the file is new; an existing
+    file must have the same columns. A last line cut short by a crash (no line
+    end) was never a finished row: it is moved aside to
+    ``<name>.partial-<time>`` with a warning before appending.
+
+    Parameters
+    ----------
+    path : path-like
+        The TSV file; created when it does not exist.
+    columns : sequence of str
+        Column names, in order.
+
+    Raises
+    ------
+    TsvColumnsError
+        If the file exists with other columns.
+    """
+
+    def __init__(self, path: str | os.PathLike[str], columns: Sequence[str]) -> None:
+        self.path = Path(path)
+        self.columns = list(columns)
+        if self.path.exists() and self.path.stat().st_size > 0:
+            self._check_existing()
+            # kept open: each row is flushed and fsync'ed as it is written
+            self._file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
+        else:
+            self._file = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+            self._write(_line(escape(c) for c in self.columns))
+
+    def _check_existing(self) -> None:
+        data = self.path.read_bytes()
+        if not data.endswith(b"\n"):
+            cut = data.rfind(b"\n") + 1
+            stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")
+            aside = self.path.with_name(f"{self.path.name}.partial-{stamp}")
+            aside.write_bytes(data[cut:])
+            with open(self.path, "r+b") as f:
+                f.truncate(cut)
+            warnings.warn(
+                f"{self.path}: the last line was cut short by a crash; moved it to {aside}",
+                stacklevel=3,
+            )
+        with open(self.path, encoding="utf-8", newline="") as f:
+            header = [unescape(n) for n in f.readline().rstrip("\r\n").split("\t")]
+        if header != self.columns:
+            raise TsvColumnsError(
+                f"{self.path}: existing columns {header} differ from the columns asked for "
+                f"{self.columns}"
+            )
+
+    def _write(self, text: str) -> None:
+        self._file.write(text)
+        self._file.flush()
+        os.fsync(self._file.fileno())
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Write one row (keys exactly the columns) and fsync it.
+
+        Raises
+        ------
+        ValueError
+            If the keys of ``row`` are not the columns.
+        """
+        self._write(_line(format_value(v) for v in _ordered(row, self.columns, self.path)))
+
+    def close(self) -> None:
+        """Close the file (every row is already on disk)."""
+        self._file.close()
+
+    def __enter__(self) -> TsvRowWriter:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+
+def read_table(
+    path: str | os.PathLike[str],
+    *,
+    dtypes: Mapping[str, str] | None = None,
+    as_text: bool = False,
+    finished_rows_only: bool = False,
+) -> pd.DataFrame:
+    """Read a TSV file of this format (or of the project's earlier versions) as a DataFrame.
+
+    Parameters
+    ----------
+    path : path-like
+        The file.
+    dtypes : mapping of str to str, optional
+        Column name -> one of :data:`DTYPES`, for columns whose type is known
+        (e.g. from a sidecar); other columns are inferred (module docstring).
+    as_text : bool
+        Read every column as ``string`` (missing as ``<NA>``), for callers that
+        parse cells themselves and report bad ones.
+    finished_rows_only : bool
+        Ignore a last line without a line end (a row cut short by a crash, in
+        a file written by :class:`TsvRowWriter`) instead of raising.
+
+    Returns
+    -------
+    DataFrame
+        One column per header name, in file order; index ``0..n-1``.
+
+    Raises
+    ------
+    FileNotFoundError
+        If ``path`` does not exist.
+    ValueError
+        If the file is empty, a line has another number of fields than the
+        header, a value does not fit its declared dtype, or ``dtypes`` names a
+        dtype not in :data:`DTYPES`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"TSV file not found: {path}")
+    text = path.read_text(encoding="utf-8")
+    lines = text.split("\n")
+    if lines[-1] == "" or (finished_rows_only and len(lines) > 1):
+        lines.pop()
+    lines = [line[:-1] if line.endswith("\r") else line for line in lines]
+    if not lines:
+        raise ValueError(f"{path} is empty; expected a header line of column names.")
+    header = [unescape(name) for name in lines[0].split("\t")]
+    rows = [line.split("\t") for line in lines[1:]]
+    for number, row in enumerate(rows, start=2):
+        if len(row) != len(header):
+            raise ValueError(
+                f"{path}, line {number}: expected {len(header)} tab-separated values, "
+                f"got {len(row)}."
+            )
+    dtypes = dict(dtypes or {})
+    bad = {k: v for k, v in dtypes.items() if v not in DTYPES}
+    if bad:
+        name, value = next(iter(bad.items()))
+        raise ValueError(
+            f"Invalid dtype {value!r} for column {name!r}. Allowed values are {', '.join(DTYPES)}."
+        )
+    values = list(zip(*rows, strict=True)) if rows else [()] * len(header)
+    data = {}
+    for k, (name, column) in enumerate(zip(header, values, strict=True)):
+        dtype = "string" if as_text else dtypes.get(name)
+        try:
+            data[k] = _decode(list(column), dtype, empty_text=name in dtypes and not as_text)
+        except ValueError as error:
+            raise ValueError(f"{path}, column {name!r}: {error}") from None
+    frame = pd.DataFrame(data)
+    frame.columns = pd.Index(header)
+    return frame
+
+
+def _decode(values: list[str], dtype: str | None, *, empty_text: bool) -> Any:
+    if dtype is None:
+        dtype = _infer(values)
+    if dtype == "string":
+        missing = (NA,) if empty_text else (NA, "")
+        return pd.array([None if v in missing else unescape(v) for v in values], dtype="string")
+    present = ["" if v == NA else v for v in values]
+    if dtype == "float64":
+        return np.array([math.nan if v == "" else float(v) for v in present], dtype=np.float64)
+    if dtype == "int64":
+        return np.array([int(v) for v in present], dtype=np.int64)
+    if dtype == "Int64":
+        return pd.array([None if v == "" else int(v) for v in present], dtype="Int64")
+    if dtype == "bool":
+        return np.array([_bool(v) for v in present], dtype=bool)
+    return pd.array([None if v == "" else _bool(v) for v in present], dtype="boolean")
+
+
+def _bool(value: str) -> bool:
+    if value not in ("True", "False"):
+        raise ValueError(f"{value!r} is not True or False.")
+    return value == "True"
+
+
+def _infer(values: list[str]) -> str:
+    present = [v for v in values if v not in (NA, "")]
+    if not present:
+        return "float64"
+    if any(_LEADING_ZERO.match(v) for v in present):
+        return "string"
+    if all(_INT.fullmatch(v) for v in present):
+        return "int64" if len(present) == len(values) else "float64"
+    if all(_NUMBER.fullmatch(v) for v in present):
+        return "float64"
+    if all(v in ("True", "False") for v in present):
+        return "bool" if len(present) == len(values) else "boolean"
+    return "string"

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._ais_config import AISConfig
+from analysis.ais.config import AISConfig
 
 __all__ = ["run_ais"]
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 import pytest
 
-from tasks.config import ConfigError, load_config, load_lab_config
+from tasks.config import TASK_CONFIGS, ConfigError, load_config, load_lab_config
 
 LAB = """
 [display]
@@ -163,7 +164,10 @@ def test_task_config_inline_lab_and_override(tmp_path: Path) -> None:
             id="zero-duration",
         ),
         pytest.param(
-            '[task]\nname = "free-viewing"\nrepetitions = 0\n', r"repetitions", id="repetitions"
+            '[task]\nname = "free-viewing"\nrepetitions = 0\n',
+            r"\[task\] repetitions: invalid value. Allowed values are integers >= 1, but got 0 "
+            r"instead",
+            id="repetitions",
         ),
         pytest.param(
             '[task]\nname = "free-viewing"\nseed = 1.5\n',
@@ -185,7 +189,11 @@ def test_task_config_inline_lab_and_override(tmp_path: Path) -> None:
             r"either lab = <file> or inline",
             id="lab-and-inline",
         ),
-        pytest.param('task = "free-viewing"\n', r"missing \[task\] table", id="task-not-table"),
+        pytest.param(
+            'task = "free-viewing"\n',
+            r"task\.toml: missing \[task\] table with the task's settings, got 'free-viewing'",
+            id="task-not-table",
+        ),
     ],
 )
 def test_task_config_errors(tmp_path: Path, text: str, match: str) -> None:
@@ -213,3 +221,23 @@ def test_every_shipped_config_loads(repo_root: Path) -> None:
 def test_lab_default_is_never_simulated(repo_root: Path) -> None:
     assert load_lab_config(repo_root / "configs" / "lab.toml").tracker.kind == "eyelink"
     assert load_config(repo_root / "configs" / "free_viewing.toml").lab.tracker.kind == "eyelink"
+
+
+@dataclasses.dataclass(frozen=True)
+class _RatingConfig:
+    """A second task's settings, as the tasks to come will register them."""
+
+    scale: tuple[int, int] = (1, 7)
+    image_duration_s: float = 0.0  # 0 is fine here: free viewing's checks are its own
+
+
+def test_a_registered_task_loads_with_its_own_schema(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setitem(TASK_CONFIGS, "rating", _RatingConfig)
+    path = _write(tmp_path, "r.toml", '[task]\nname = "rating"\nscale = [0, 9]\n')
+    config = load_config(path)
+    assert config.task_name == "rating"
+    assert config.task == _RatingConfig(scale=(0, 9))
+    with pytest.raises(ConfigError, match=r"r\.toml: \[task\]: unknown key 'stimulus_set'"):
+        load_config(_write(tmp_path, "r.toml", '[task]\nname = "rating"\nstimulus_set = "s"\n'))

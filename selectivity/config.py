@@ -338,9 +338,6 @@ class _MismatchError(Exception):
     """A value does not have the field's type (turned into a ConfigError by the caller)."""
 
 
-_MISSING_VALUE = object()
-
-
 def _rule(field: dataclasses.Field[Any]) -> Setting:
     rule = field.metadata.get(_METADATA, _PLAIN)
     return rule if isinstance(rule, Setting) else _PLAIN
@@ -430,8 +427,8 @@ def _convert(raw: Any, kind: Any, rule: Setting, at: Location, key: str) -> Any:
     try:
         return _as(raw, kind, at.base)
     except _MismatchError:
-        if _literal_only(kind):
-            raise at.error(key, choice_message(_literals(kind), raw)) from None
+        if typing.get_origin(kind) is Literal:
+            raise at.error(key, choice_message(typing.get_args(kind), raw)) from None
         expected = _describe(kind)
         if rule.none is not None:
             expected = _join([repr(rule.none), *_members(kind)])
@@ -528,14 +525,6 @@ def _range_message(rule: Setting, what: str, value: Any) -> str:
 
 def _number(value: float | None) -> str:
     return f"{value:g}" if isinstance(value, float) else str(value)
-
-
-def _literal_only(kind: Any) -> bool:
-    return typing.get_origin(kind) is Literal
-
-
-def _literals(kind: Any) -> tuple[Any, ...]:
-    return typing.get_args(kind)
 
 
 def _members(kind: Any) -> list[str]:

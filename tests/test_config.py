@@ -363,3 +363,26 @@ def test_no_other_config_error_class(repo_root: Path) -> None:
         str(p.relative_to(repo_root)) for p in _sources(repo_root) if pattern.search(p.read_text())
     ]
     assert defined == ["selectivity/config.py"]
+
+
+@pytest.mark.parametrize(
+    ("weights", "expected"),
+    [
+        pytest.param("default", "default", id="default"),
+        pytest.param("IMAGENET1K_V1", "IMAGENET1K_V1", id="name-beside-a-file-of-that-name"),
+        pytest.param("w/net.pth", "{folder}/w/net.pth", id="missing-file-still-a-file"),
+    ],
+)
+def test_ais_weights_follow_the_rule(tmp_path: Path, weights: str, expected: str) -> None:
+    from analysis.ais.config import load_ais_config
+
+    (tmp_path / "IMAGENET1K_V1").write_text("", encoding="utf-8")
+    path = tmp_path / "ais.toml"
+    path.write_text(
+        f"[ais]\nstimulus_set = 's.h5'\nsimilarity = ['a.tsv', 'b']\nweights = '{weights}'\n",
+        encoding="utf-8",
+    )
+    config = load_ais_config(path)
+    assert config.weights == expected.format(folder=tmp_path)
+    assert config.similarity == (tmp_path / "a.tsv", tmp_path / "b")
+    assert config.folder == tmp_path / "ais-output" and config.seeds[0] == 111

@@ -10,7 +10,8 @@ from typing import Any
 
 import numpy as np
 
-from ._ais_config import AISConfig
+from analysis.ais.config import AISConfig
+
 from .tsv import write_table
 
 __all__ = ["run_ais"]

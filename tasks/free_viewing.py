@@ -8,7 +8,7 @@ from typing import Any
 from eyetracking.protocol import IMAGE_OFFSET, IMAGE_ONSET, ImagePlacement
 from stimuli.stimulus_set import read_stimulus_set
 
-from .config import ExperimentConfig
+from .config import ExperimentConfig, FreeViewingConfig
 from .display import Presenter, n_frames, open_window
 from .runtime import (
     open_session,
@@ -50,7 +50,7 @@ FRAME_COLUMNS = (
 
 
 def run(
-    config: ExperimentConfig,
+    config: ExperimentConfig[FreeViewingConfig],
     *,
     participant: str,
     session: str = "1",

@@ -68,7 +68,9 @@ def _config(tmp_path: Path, body: str) -> Path:
             id="choice",
         ),
         pytest.param(
-            '[ais]\nstimulus_set = "s.h5"\n', r"\[ais\] similarity is required", id="required"
+            '[ais]\nstimulus_set = "s.h5"\n',
+            r"ais\.toml: \[ais\]: missing key 'similarity'",
+            id="required",
         ),
         pytest.param(
             '[ais]\nstimulus_set = "s.h5"\nsimilarity = "r.tsv"\ninput_size = "224"\n',

@@ -31,10 +31,13 @@ from ._overlap import ais_heatmaps, saliency_overlap
 from ._pairs import PreparedSimilarity, check_splits, kfold_splits, prepare_similarity
 from ._report import write_ais_report
 from ._results import AISResult, PruningResult, pruning_result
+from .config import DEFAULT_SEEDS, METHODS, AISConfig, AISConfigError, load_ais_config
 
 __all__ = [
     "DEFAULT_SEEDS",
     "METHODS",
+    "AISConfig",
+    "AISConfigError",
     "AISResult",
     "PruningResult",
     "ais_heatmaps",
@@ -42,15 +45,10 @@ __all__ = [
     "ais_pruning_cv",
     "alignment_importance",
     "default_modules",
+    "load_ais_config",
     "saliency_overlap",
     "write_ais_report",
 ]
-
-#: Allowed values of ``method``: "auto" takes the exact linear shortcut when the head allows
-#: it, else batched head re-runs; "naive" runs the definitions literally (for checking).
-METHODS = ("auto", "linear", "batched", "hooks", "naive")
-#: Seeds of the paper's cross-validation: 5 folds x 8 seeds = 40 folds.
-DEFAULT_SEEDS = (111, 222, 333, 444, 555, 666, 777, 888)
 
 
 def default_modules(model: Any) -> tuple[str, str]:

@@ -53,7 +53,7 @@ def register(sub: Any) -> argparse.ArgumentParser:
 def _run_ais(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from .._ais_config import AISConfigError, load_ais_config
+    from analysis.ais.config import AISConfigError, load_ais_config
 
     try:
         config = load_ais_config(args.config)

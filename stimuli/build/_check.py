@@ -8,11 +8,12 @@ import re
 from collections.abc import Mapping
 from typing import Any
 
+from selectivity.config import ConfigError
+
 from ._config import (
     BACKGROUNDS,
     CONTROLS,
     BuildConfig,
-    BuildConfigError,
     MapOptions,
 )
 from ..stimulus_set._store import check_name, check_name_conflicts
@@ -25,8 +26,8 @@ _CONTROL_OPTIONS = ("seed", "sigma_frac", "iterations")
 _DEVICE = re.compile(r"^(cpu|cuda(:\d+)?)$")
 
 
-def _fail(where: str, message: str) -> BuildConfigError:
-    return BuildConfigError(f"{where}: {message}")
+def _fail(where: str, message: str) -> ConfigError:
+    return ConfigError(f"{where}: {message}")
 
 
 def _choice(value: Any, allowed: Any, where: str) -> None:
@@ -51,7 +52,7 @@ def _size(value: Any, where: str, named: tuple[str, ...]) -> str | tuple[int, in
 
 
 def check_config(config: BuildConfig, where: str) -> None:
-    """Check what the dataclasses cannot; raise :class:`BuildConfigError` naming the key."""
+    """Check what the dataclass types cannot; raise a ``ConfigError`` naming the key."""
     from ..attribution import ATTRIBUTION_METHODS
 
     if not config.models:

@@ -6,7 +6,9 @@ import dataclasses
 from collections.abc import Mapping
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
+
+from selectivity.config import ConfigError, is_file_reference, setting, to_record
 
 __all__ = [
     "CONTROLS",
@@ -28,12 +30,22 @@ CONTROLS = ("none", "permuted", "random_smooth", "center_bias", "inverted", "rot
 BACKGROUNDS = ("grey", "black", "white", "mean", "mean_rgb")
 
 
-class BuildConfigError(ValueError):
-    """A build configuration is wrong: the message names the file, the key and what is allowed."""
+#: The one configuration error (:class:`selectivity.config.ConfigError`) under its old name.
+BuildConfigError = ConfigError
 
 
 def _frozen(mapping: Mapping[str, Any] | None) -> Mapping[str, Any]:
     return MappingProxyType(dict(mapping or {}))
+
+
+def _map_values(table: Mapping[str, Any]) -> dict[str, Any]:
+    """to_map options as TOML writes them: "none" for no normalisation, lists for sizes."""
+    values = dict(table)
+    if values.get("normalize") == "none":
+        values["normalize"] = None
+    if isinstance(values.get("size"), list):
+        values["size"] = tuple(values["size"])
+    return values
 
 
 @dataclasses.dataclass(frozen=True)
@@ -49,7 +61,10 @@ class ModelSpec:
     weights : str or None
         ``"default"`` (torchvision weights from the local torch cache), a
         torchvision weights name, a state-dict file, or None (random
-        initialisation from the build's seed, recorded in the provenance).
+        initialisation from the build's seed, recorded in the provenance;
+        ``"none"`` in TOML). In a file, a value that
+        :func:`selectivity.config.is_file_reference` calls a file is relative
+        to the file's folder.
     input_size : "auto", int or tuple of int
         Network input size: the weights' own (``"auto"``), ``s`` or
         ``(height, width)``.
@@ -58,17 +73,20 @@ class ModelSpec:
         (torchvision's recipe; maps then cover the cropped region only, and
         are zero outside it at ``size="image"``).
     target : int or None
-        Class explained in every image; None: each image's predicted class.
+        Class explained in every image; None (``"predicted"`` in TOML): each
+        image's predicted class.
     options : mapping
         Passed to the model's builder (e.g. ``num_classes``).
     """
 
     model: str
     name: str | None = None
-    weights: str | None = "default"
-    input_size: str | int | tuple[int, int] = "auto"
+    weights: str | None = dataclasses.field(
+        default="default", metadata=setting(none="none", path_if=is_file_reference)
+    )
+    input_size: Literal["auto"] | int | tuple[int, int] = "auto"
     resize: str = "whole"
-    target: int | None = None
+    target: int | None = dataclasses.field(default=None, metadata=setting(none="predicted"))
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
 
     def __post_init__(self) -> None:
@@ -104,7 +122,9 @@ class MethodSpec:
     name: str | None = None
     layer: str | Mapping[str, str] | None = None
     options: Mapping[str, Any] = dataclasses.field(default_factory=dict)
-    maps: Mapping[str, Any] = dataclasses.field(default_factory=dict)
+    maps: Mapping[str, Any] = dataclasses.field(
+        default_factory=dict, metadata=setting(convert=_map_values)
+    )
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "options", _frozen(self.options))
@@ -135,7 +155,7 @@ class MapOptions:
     reduce: str = "abs_sum"
     smooth_sigma_px: float = 0.0
     clip_percentile: float | None = None
-    normalize: str | None = "minmax"
+    normalize: str | None = dataclasses.field(default="minmax", metadata=setting(none="none"))
     size: str | tuple[int, int] = "image"
 
 
@@ -235,20 +255,20 @@ class BuildConfig:
         The configuration file, when loaded from one.
     """
 
-    images: Path
-    out: Path
+    images: Path = dataclasses.field(metadata=setting(section="input"))
+    out: Path = dataclasses.field(metadata=setting(section="output", key="path"))
     models: tuple[ModelSpec, ...]
     methods: tuple[MethodSpec, ...]
-    labels: Path | None = None
+    labels: Path | None = dataclasses.field(default=None, metadata=setting(section="input"))
     maps: MapOptions = dataclasses.field(default_factory=MapOptions)
     conditions: tuple[ConditionSpec, ...] = ()
     render: RenderOptions = dataclasses.field(default_factory=RenderOptions)
-    png_dir: Path | None = None
-    batch_size: int = 16
-    device: str = "cpu"
-    seed: int = 0
-    autocast: str | None = None
-    path: Path | None = None
+    png_dir: Path | None = dataclasses.field(default=None, metadata=setting(section="output"))
+    batch_size: int = dataclasses.field(default=16, metadata=setting(section="run"))
+    device: str = dataclasses.field(default="cpu", metadata=setting(section="run"))
+    seed: int = dataclasses.field(default=0, metadata=setting(section="run"))
+    autocast: str | None = dataclasses.field(default=None, metadata=setting(section="run"))
+    path: Path | None = dataclasses.field(default=None, metadata=setting(file=True))
 
     def sources(self) -> list[tuple[ModelSpec, MethodSpec, str]]:
         """Every (model, method, source name) the build computes, models outermost."""
@@ -260,16 +280,5 @@ class BuildConfig:
 
     def describe(self) -> dict[str, Any]:
         """A JSON-ready record of the configuration."""
-        return _plain(self)
-
-
-def _plain(value: Any) -> Any:
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: _plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, Mapping):
-        return {str(k): _plain(v) for k, v in value.items()}
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, Path):
-        return str(value)
-    return value
+        record: dict[str, Any] = to_record(self)
+        return record

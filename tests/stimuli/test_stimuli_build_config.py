@@ -147,7 +147,7 @@ mask = "top_k"
         ),
         pytest.param(
             _variant('model = "resnet18"', "model = 3"),
-            r": \[models\]\[0\] model: expected a model name, got 3",
+            r": \[models\]\[0\] model: expected a string, got 3",
             id="model-type",
         ),
         pytest.param(
@@ -158,12 +158,13 @@ mask = "top_k"
         ),
         pytest.param(
             _variant('model = "resnet18"', 'model = "resnet18"\ninput_size = "big"'),
-            r"\[models\]\[0\] input_size: expected 'auto', an integer or \[h, w\], got 'big'",
+            r"\[models\]\[0\] input_size: expected 'auto', an integer or a list of 2 integers, "
+            r"got 'big'",
             id="input-size",
         ),
         pytest.param(
             _variant('model = "resnet18"', 'model = "resnet18"\ntarget = "cat"'),
-            r"\[models\]\[0\] target: expected 'predicted' or a class index, got 'cat'",
+            r"\[models\]\[0\] target: expected 'predicted' or an integer, got 'cat'",
             id="target",
         ),
         pytest.param(
@@ -290,7 +291,7 @@ mask = "top_k"
         ),
         pytest.param(
             "conditions = 3\n" + MINIMAL,
-            r": \[conditions\] must be an array of tables \[\[conditions\]\]",
+            r": conditions: expected an array of tables \[\[conditions\]\], got 3",
             id="conditions-table",
         ),
     ],

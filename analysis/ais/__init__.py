@@ -31,17 +31,20 @@ from ._overlap import ais_heatmaps, saliency_overlap
 from ._pairs import PreparedSimilarity, check_splits, kfold_splits, prepare_similarity
 from ._report import write_ais_report
 from ._results import AISResult, PruningResult, pruning_result
+from .pipeline import AISRun, run_ais
 
 __all__ = [
     "DEFAULT_SEEDS",
     "METHODS",
     "AISResult",
+    "AISRun",
     "PruningResult",
     "ais_heatmaps",
     "ais_protocol",
     "ais_pruning_cv",
     "alignment_importance",
     "default_modules",
+    "run_ais",
     "saliency_overlap",
     "write_ais_report",
 ]

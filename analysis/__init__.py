@@ -23,11 +23,12 @@ from .ceilings import Ceiling, leave_one_subject_out_ceiling, split_half_ceiling
 from .comparison import MapComparison, compare_maps
 from .fixations import fixation_counts, fixation_map
 from .report import Chart, Panel, ReportRow, write_report
-from .sessions import Session, SessionDataError, load_session
+from .sessions import FIXATION_COLUMNS, Session, SessionDataError, load_session
 from .shared import SharedComponent, shared_component
 from .similarity import RatingsError, SimilarityMatrix, read_similarity, write_similarity
 
 __all__ = [
+    "FIXATION_COLUMNS",
     "AISResult",
     "AISRun",
     "Ceiling",

@@ -106,7 +106,7 @@ def test_without_native_sizes_positions_are_in_drawn_pixels(tmp_path: Path) -> N
 
 def test_an_eye_file_of_other_trials_is_refused(tmp_path: Path) -> None:
     swapped = [_TRIALS[0], "2\tcat" + _TRIALS[1][4:], "1\tdog" + _TRIALS[2][4:]]
-    with pytest.raises(SessionDataError, match="records image 'dog' for trial 2, but trials.tsv"):
+    with pytest.raises(SessionDataError, match=r"records image 'dog' for trial 2, but trials\.tsv"):
         load_session(_session(tmp_path, trials=swapped))
 
 

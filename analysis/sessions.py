@@ -256,14 +256,14 @@ def _fixations_on_images(
                 "together."
             )
     placements = {}
-    for row in trials.itertuples(index=False):
-        native = (image_size_px or {}).get(str(row.image_id))
-        placements[row.trial_id] = ImagePlacement(
-            float(row.image_left_px),
-            float(row.image_top_px),
-            float(row.image_width_px),
-            float(row.image_height_px),
-            *(native if native is not None else (None, None)),
+    drawn = trials[["image_left_px", "image_top_px", "image_width_px", "image_height_px"]]
+    for trial_id, image_id, box in zip(
+        trials["trial_id"], trials["image_id"], drawn.to_numpy(dtype=float), strict=True
+    ):
+        native = (image_size_px or {}).get(str(image_id))
+        left, top, width, height = (float(v) for v in box)
+        placements[trial_id] = ImagePlacement(
+            left, top, width, height, *(native if native is not None else (None, None))
         )
     fix = recording.fixations
     fix = fix[fix["trial_id"].isin(list(placements))].copy()

@@ -6,6 +6,7 @@ import sys
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from typing import TextIO
 
 __all__ = ["report_user_errors", "user_errors"]
 
@@ -60,7 +61,14 @@ def _message(error: BaseException) -> str:
 
 @contextmanager
 def _one_line_warnings() -> Iterator[None]:
-    def show(message, category, filename, lineno, file=None, line=None):  # type: ignore[no-untyped-def]
+    def show(
+        message: Warning | str,
+        category: type[Warning],
+        filename: str,
+        lineno: int,
+        file: TextIO | None = None,
+        line: str | None = None,
+    ) -> None:
         print(f"selectivity: warning: {message}", file=sys.stderr if file is None else file)
 
     with warnings.catch_warnings():

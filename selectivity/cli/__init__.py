@@ -68,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--weights",
         default="default",
-        help="'default' (torchvision weights from the local torch cache; random "
-        "initialisation with a warning when absent), 'none', or a .pth file",
+        help="'default' (torchvision weights from the local torch cache; a random "
+        "initialisation seeded with --seed, with a warning, when absent), 'none' (random, "
+        "seeded), or a .pth file (refused when it does not exist)",
     )
     demo.add_argument(
         "--image-duration",

@@ -140,7 +140,8 @@ def load_session(
     Warns
     -----
     UserWarning
-        A finished trial that its eye file does not record (it gets no fixations).
+        A finished trial that names no eye file, or that its eye file does not
+        record (it gets no fixations).
     """
     import pandas as pd
 
@@ -151,6 +152,13 @@ def load_session(
     info_path = folder / "session.json"
     info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
     eye_of = _eye_files(trials, folder)
+    if eye_of.isna().any():
+        blind = trials["trial_id"][eye_of.isna()].tolist()
+        warnings.warn(
+            f"{folder / 'trials.tsv'}: the trials {blind[:10]} name no eye file; they have no "
+            "fixations.",
+            stacklevel=2,
+        )
     recordings = {name: _read_eye(folder / name) for name in sorted(set(eye_of.dropna()))}
     parts, outside = [], 0
     for name, recording in recordings.items():

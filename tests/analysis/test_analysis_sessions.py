@@ -117,6 +117,13 @@ def test_a_trial_the_eye_file_lacks_warns(tmp_path: Path) -> None:
     assert 3 not in set(session.fixations["trial_id"]) and len(session.fixations) == 3
 
 
+def test_a_trial_without_eye_file_warns(tmp_path: Path) -> None:
+    extra = [*_TRIALS, "3\tdog\t5100.0\t400.0\t300.0\t80.0\t60.0\tn/a"]
+    with pytest.warns(UserWarning, match=r"the trials \[3\] name no eye file"):
+        session = load_session(_session(tmp_path, trials=extra))
+    assert len(session.fixations) == 3 and len(session.trials) == 3
+
+
 @pytest.mark.parametrize(
     ("change", "error", "match"),
     [

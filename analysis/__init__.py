@@ -10,28 +10,36 @@ from __future__ import annotations
 from . import baselines, ceilings, metrics
 from .ais import (
     AISResult,
+    AISRun,
     PruningResult,
     ais_heatmaps,
     ais_protocol,
     ais_pruning_cv,
     alignment_importance,
+    run_ais,
     saliency_overlap,
 )
 from .ceilings import Ceiling, leave_one_subject_out_ceiling, split_half_ceiling
 from .comparison import MapComparison, compare_maps
 from .fixations import fixation_counts, fixation_map
 from .report import Chart, Panel, ReportRow, write_report
+from .sessions import FIXATION_COLUMNS, Session, SessionDataError, load_session
 from .shared import SharedComponent, shared_component
-from .similarity import SimilarityMatrix, read_similarity, write_similarity
+from .similarity import RatingsError, SimilarityMatrix, read_similarity, write_similarity
 
 __all__ = [
+    "FIXATION_COLUMNS",
     "AISResult",
+    "AISRun",
     "Ceiling",
     "Chart",
     "MapComparison",
     "Panel",
     "PruningResult",
+    "RatingsError",
     "ReportRow",
+    "Session",
+    "SessionDataError",
     "SharedComponent",
     "SimilarityMatrix",
     "ais_heatmaps",
@@ -44,8 +52,10 @@ __all__ = [
     "fixation_counts",
     "fixation_map",
     "leave_one_subject_out_ceiling",
+    "load_session",
     "metrics",
     "read_similarity",
+    "run_ais",
     "saliency_overlap",
     "shared_component",
     "split_half_ceiling",

@@ -34,7 +34,10 @@ figure { margin: 0; } figure img { max-width: 20em; height: auto; display: block
 figcaption { font-size: 0.9em; text-align: center; margin-top: 0.3em; }
 table { border-collapse: collapse; font-size: 0.9em; }
 th, td { padding: 0.25em 0.75em; border-bottom: 1px solid #ccc; text-align: right; }
-.notes li { margin-bottom: 0.3em; } footer { margin-top: 3em; font-size: 0.8em; color: #777; }
+.notes li { margin-bottom: 0.3em; }
+.warning { border: 2px solid #b00020; background: #fde7ea; color: #b00020; font-weight: bold;
+  padding: 0.6em 1em; margin: 1em 0; border-radius: 4px; }
+footer { margin-top: 3em; font-size: 0.8em; color: #777; }
 """
 
 
@@ -167,8 +170,9 @@ def write_report(
     float_format: str = ".3f",
     charts: Iterable[Chart] = (),
     summary: pd.DataFrame | None = None,
+    warnings: Iterable[str] = (),
 ) -> Path:
-    """Write an HTML report: summary charts, rows of panels per image, tables, notes.
+    """Write an HTML report: warnings, summary charts, rows of panels per image, tables, notes.
 
     Parameters
     ----------
@@ -192,6 +196,10 @@ def write_report(
         Summary figures (distributions, curves) shown first, side by side.
     summary : pandas.DataFrame or None
         A short table shown with the charts (e.g. one row of test results).
+    warnings : iterable of str
+        Lines shown under the title, each in a red box (``<div class="warning"
+        role="alert">``), for what a reader must not miss, e.g. maps from a
+        randomly initialised network.
 
     Returns
     -------
@@ -201,7 +209,7 @@ def write_report(
 
     Notes
     -----
-    All text (title, ids, captions, table cells, notes) is HTML-escaped.
+    All text (title, ids, captions, table cells, notes, warnings) is HTML-escaped.
     Figures are drawn on Matplotlib ``Figure`` objects with the Agg canvas,
     without pyplot, so the caller's backend and open figures are untouched
     and nothing is left open.
@@ -213,6 +221,7 @@ def write_report(
         )
     rows = list(rows)
     notes = list(notes)
+    alerts = [warnings] if isinstance(warnings, str) else list(warnings)
     charts = list(charts)
     if not all(isinstance(chart, Chart) for chart in charts):
         raise ValueError("Invalid value for the 'charts' parameter: expected Chart objects.")
@@ -220,6 +229,8 @@ def write_report(
         raise ValueError("Invalid value for the 'rows' parameter: expected ReportRow objects.")
     if not all(isinstance(note, str) for note in notes):
         raise ValueError("Invalid value for the 'notes' parameter: expected strings.")
+    if not all(isinstance(alert, str) for alert in alerts):
+        raise ValueError("Invalid value for the 'warnings' parameter: expected strings.")
     for name, frame in (("table", table), ("summary", summary)):
         if frame is not None and not _is_dataframe(frame):
             raise ValueError(
@@ -237,6 +248,7 @@ def write_report(
     out = Path(out_dir)
     (out / _FIGURES_DIR).mkdir(parents=True, exist_ok=True)
     parts = [f"<h1>{_esc(title)}</h1>"]
+    parts.extend(f'<div class="warning" role="alert">{_esc(alert)}</div>' for alert in alerts)
     if charts or summary is not None:
         parts.append("<section><h2>Summary</h2>")
         if summary is not None:

@@ -41,12 +41,15 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from selectivity.errors import UserError
+
 if TYPE_CHECKING:
     import pandas as pd
 
 __all__ = [
     "LAYOUTS",
     "LONG_COLUMNS",
+    "RatingsError",
     "SimilarityMatrix",
     "read_similarity",
     "write_similarity",
@@ -58,6 +61,10 @@ LONG_COLUMNS = ("image_a", "image_b", "rating")
 #: Allowed values of ``layout`` in :func:`read_similarity`.
 LAYOUTS = ("auto", "matrix", "long")
 _SYMMETRY_RTOL = 1e-9
+
+
+class RatingsError(UserError, ValueError):
+    """Rating files that cannot be read as similarity ratings, or that cannot serve as asked."""
 
 
 @dataclass(frozen=True, eq=False)
@@ -145,7 +152,7 @@ def _read_table(path: Path) -> pd.DataFrame:
         return pd.read_csv(path, sep=",", dtype=str, keep_default_na=False)
     except (ValueError, UnicodeDecodeError) as error:
         kind = "comma-separated" if path.suffix.lower() == ".csv" else "tab-separated"
-        raise ValueError(f"Could not read {path} as a {kind} table: {error}") from None
+        raise RatingsError(f"Could not read {path} as a {kind} table: {error}") from None
 
 
 def _numbers(cells: pd.DataFrame, path: Path, what: str) -> NDArray[np.float64]:
@@ -164,7 +171,7 @@ def _numbers(cells: pd.DataFrame, path: Path, what: str) -> NDArray[np.float64]:
             if cells.shape[1] == 1
             else f"data row {row + 1}, column {column + 2}"
         )
-        raise ValueError(
+        raise RatingsError(
             f"{path}: the {what} in {where} is {text.iloc[row, column]!r}, not a finite number."
         )
     return values
@@ -173,7 +180,7 @@ def _numbers(cells: pd.DataFrame, path: Path, what: str) -> NDArray[np.float64]:
 def _from_long(frame: pd.DataFrame, path: Path, pooled: dict) -> None:
     missing = [c for c in LONG_COLUMNS if c not in frame.columns]
     if missing:
-        raise ValueError(
+        raise RatingsError(
             f"{path}: a long-format rating table needs the columns {list(LONG_COLUMNS)}; "
             f"{missing} are missing (columns: {list(frame.columns)})."
         )
@@ -182,7 +189,9 @@ def _from_long(frame: pd.DataFrame, path: Path, pooled: dict) -> None:
     b = frame["image_b"].str.strip().to_numpy()
     empty_id = (a == "") | (b == "")
     if empty_id.any():
-        raise ValueError(f"{path}: data row {int(np.argmax(empty_id)) + 1} has an empty image id.")
+        raise RatingsError(
+            f"{path}: data row {int(np.argmax(empty_id)) + 1} has an empty image id."
+        )
     unrated = np.isnan(ratings)
     if unrated.any():
         warnings.warn(
@@ -207,15 +216,17 @@ def _from_matrix(
     frame: pd.DataFrame, path: Path, asymmetric: str
 ) -> tuple[list[str], NDArray[np.float64]]:
     if frame.shape[1] < 2:
-        raise ValueError(f"{path}: a similarity matrix needs a column of ids and rating columns.")
+        raise RatingsError(f"{path}: a similarity matrix needs a column of ids and rating columns.")
     rows = [str(v).strip() for v in frame.iloc[:, 0]]
     columns = [str(c).strip() for c in frame.columns[1:]]
     for what, ids in (("row", rows), ("column", columns)):
         duplicated = sorted({i for i in ids if ids.count(i) > 1})
         if duplicated or "" in ids:
-            raise ValueError(f"{path}: {what} ids must be unique and non-empty; got {duplicated}.")
+            raise RatingsError(
+                f"{path}: {what} ids must be unique and non-empty; got {duplicated}."
+            )
     if set(rows) != set(columns):
-        raise ValueError(
+        raise RatingsError(
             f"{path}: the row ids and the column ids differ: only in rows "
             f"{sorted(set(rows) - set(columns))[:10]}, only in columns "
             f"{sorted(set(columns) - set(rows))[:10]}."
@@ -230,7 +241,7 @@ def _from_matrix(
     scale = np.nanmax(np.abs(values)) if np.isfinite(values).any() else 1.0
     if gap.max(initial=0.0) > _SYMMETRY_RTOL * max(scale, 1e-300) and asymmetric == "error":
         i, j = np.unravel_index(int(np.argmax(gap)), gap.shape)
-        raise ValueError(
+        raise RatingsError(
             f"{path}: the matrix is not symmetric: ({rows[i]}, {rows[j]}) = "
             f"{float(upper[i, j])!r} but ({rows[j]}, {rows[i]}) = {float(upper[j, i])!r}. Pass "
             "asymmetric='average' to average the two orders."
@@ -295,7 +306,9 @@ def read_similarity(
         kind = layout if layout != "auto" else ("long" if is_long else "matrix")
         if kind == "matrix":
             if len(files) > 1:
-                raise ValueError("Only long-format rating tables can be pooled; got several files.")
+                raise RatingsError(
+                    "Only long-format rating tables can be pooled; got several files."
+                )
             matrix = _from_matrix(frame, file, asymmetric)
         else:
             _from_long(frame, file, pooled)
@@ -347,11 +360,11 @@ def _select(
 def _check_missing(result: SimilarityMatrix, missing: str) -> None:
     n = len(result.ids)
     if n < 3:
-        raise ValueError(f"The similarity ratings ({result.source}) cover {n} images; need 3.")
+        raise RatingsError(f"The similarity ratings ({result.source}) cover {n} images; need 3.")
     absent = np.argwhere(np.triu(~result.mask, k=1))
     if len(absent) and missing == "error":
         examples = ", ".join(f"({result.ids[i]}, {result.ids[j]})" for i, j in absent[:5])
-        raise ValueError(
+        raise RatingsError(
             f"{len(absent)} of {n * (n - 1) // 2} image pairs have no rating in "
             f"{result.source}, e.g. {examples}. Pass missing='mask' to leave them out of the "
             "fits."

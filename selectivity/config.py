@@ -61,6 +61,8 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
+from .errors import UserError
+
 __all__ = [
     "ConfigError",
     "Location",
@@ -81,7 +83,7 @@ _METADATA = "selectivity.config"
 _FILE_SUFFIXES = (".pth", ".pt")
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError, ValueError):
     """A configuration is wrong: the message names the file, the key, what is allowed and what
     was given."""
 

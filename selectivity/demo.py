@@ -7,6 +7,7 @@ import shutil
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -94,22 +95,50 @@ def _prepare_output(out: Path) -> None:
     (out / _MARKER).write_text("made by `selectivity demo`; replaced by the next demo run\n")
 
 
-def _ann_maps(
-    images: dict[str, np.ndarray], *, model: str, weights: str | None
-) -> tuple[dict[str, np.ndarray], dict]:
+def _demo_model(model: str, weights: str | None, *, seed: int) -> Any:
+    """The demo's network; random weights (seeded with ``seed``) only when none are cached.
+
+    ``weights="default"`` without cached torchvision weights goes on with a
+    random initialisation and a warning; any other ``weights`` that cannot be
+    read (a missing file, an unknown name) raises.
+    """
     import torch
 
-    from stimuli import attribute, load_model, to_map
+    from stimuli import load_model
+
+    def load(chosen: str | None) -> Any:
+        # A random initialisation draws from torch's global generator: seed it, and leave the
+        # caller's generator as it was.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            return load_model(model, weights=chosen)
 
     try:
-        loaded = load_model(model, weights=weights)
+        loaded = load(weights)
     except FileNotFoundError as err:
+        if weights != "default":
+            raise
         warnings.warn(
-            f"{err}\nThe demo goes on with RANDOMLY INITIALISED weights: its ANN maps show "
-            "what an untrained network's gradient responds to, not a trained network.",
-            stacklevel=2,
+            f"{err}\nThe demo goes on with RANDOMLY INITIALISED weights (seed {seed}): its ANN "
+            "maps show what an untrained network's gradient responds to, not a trained network.",
+            stacklevel=3,
         )
-        loaded = load_model(model, weights=None)
+        loaded = load(None)
+    return loaded
+
+
+def _ann_maps(
+    images: dict[str, np.ndarray], loaded: Any, *, init_seed: int
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Gradient maps of ``loaded`` at each image's size, and their provenance.
+
+    ``init_seed`` (the seed of a random initialisation) is recorded in the
+    provenance when the weights are random.
+    """
+    import torch
+
+    from stimuli import attribute, to_map
+
     torch.manual_seed(0)
     options = {"reduce": "abs_sum", "smooth_sigma_px": 4.0, "normalize": "sum"}
     maps = {}
@@ -119,33 +148,26 @@ def _ann_maps(
         maps[image_id] = to_map(
             raw[0], reduce="abs_sum", smooth_sigma_px=4.0, normalize="sum", size=pixels.shape[:2]
         )
-    provenance = loaded.map_provenance(
-        method="gradient", parameters={"target": "predicted class", "to_map": options}
-    )
+    parameters: dict[str, Any] = {"target": "predicted class", "to_map": options}
+    provenance = loaded.map_provenance(method="gradient", parameters=parameters)
+    if provenance.get("weights") == "random":
+        provenance["init_seed"] = init_seed
     return maps, provenance
 
 
-def _fixations_per_image(sessions: list[Path]) -> dict[str, list[np.ndarray]]:
-    """Fixations that began while each image was shown, in image pixels, one array per trial."""
-    from eyetracking import IMAGE_OFFSET, read_asc, to_image_coords
+def _fixations_per_image(
+    sessions: list[Path], images: dict[str, np.ndarray]
+) -> dict[str, np.ndarray]:
+    """Fixations that began while each image was shown, in image pixels (x, y), all sessions."""
+    from analysis import load_session
 
+    sizes = {i: (pixels.shape[1], pixels.shape[0]) for i, pixels in images.items()}
     per_image: dict[str, list[np.ndarray]] = {}
     for folder in sessions:
-        for asc in sorted((folder / "eye").glob("*.asc")):
-            rec = read_asc(asc)
-            trials = rec.trials.set_index("trial_id")
-            image_of = trials["image_id"].astype(str).to_dict()
-            messages = rec.messages
-            offsets = messages[messages["text"] == IMAGE_OFFSET].set_index("trial_id")["time"]
-            fix = to_image_coords(rec.fixations, rec.trials)
-            shown = (fix["start"] >= fix["trial_id"].map(trials["onset"])) & (
-                fix["start"] < fix["trial_id"].map(offsets)
-            )
-            for trial_id, group in fix[shown & fix["in_image"]].groupby("trial_id"):
-                per_image.setdefault(image_of[trial_id], []).append(
-                    group[["x_img", "y_img"]].to_numpy()
-                )
-    return per_image
+        fixations = load_session(folder, image_size_px=sizes).fixations
+        for image_id, group in fixations.groupby("image_id"):
+            per_image.setdefault(str(image_id), []).append(group[["x_img", "y_img"]].to_numpy())
+    return {i: np.concatenate(per_image.get(i, [np.empty((0, 2))])) for i in images}
 
 
 def run_demo(
@@ -169,11 +191,19 @@ def run_demo(
     n_images : int
         Photographs from scikit-image (at most ``len(DEMO_IMAGES)``).
     model, weights : str
-        ANN for the gradient maps; see :func:`stimuli.load_model`.
+        ANN for the gradient maps; see :func:`stimuli.load_model`. With
+        ``"default"`` and no cached weights, or None, the network is randomly
+        initialised from ``seed`` (recorded in the maps' provenance), and the
+        report shows a warning; a weights file that does not exist is refused.
     image_duration_s : float
         Seconds each image is shown.
     seed : int
-        Seed of the trial orders and simulated gaze.
+        Seed of the trial orders, the simulated gaze and a random initialisation.
+
+    Raises
+    ------
+    FileNotFoundError
+        ``weights`` names a file that does not exist (nothing is written).
     """
     from analysis import Panel, ReportRow, fixation_map, metrics, write_report
     from stimuli import add_maps, save_png, write_stimulus_set
@@ -186,6 +216,7 @@ def run_demo(
     if n_participants < 1:
         raise ValueError(f"n_participants must be at least 1, got {n_participants}")
     started = time.perf_counter()
+    loaded = _demo_model(model, weights, seed=seed)  # before anything is written
     out = Path(out)
     _prepare_output(out)
     ids = DEMO_IMAGES[:n_images]
@@ -207,7 +238,7 @@ def run_demo(
         },
     )
     print(f"[demo] stimulus set with {len(ids)} images: {set_path}")
-    ann, provenance = _ann_maps(images, model=model, weights=weights)
+    ann, provenance = _ann_maps(images, loaded, init_seed=seed)
     ann_source = f"{model}/gradient"
     add_maps(set_path, ann_source, ann, provenance=provenance)
     print(f"[demo] ANN maps {ann_source} ({provenance.get('weights')})")
@@ -233,11 +264,11 @@ def run_demo(
         print(f"[demo] participant sim{p:02d}: {folder}")
 
     screen = config.lab.display.geometry
-    fixations = _fixations_per_image(sessions)
+    fixations = _fixations_per_image(sessions, images)
     rows, records = [], []
     for image_id in ids:
         shape = images[image_id].shape[:2]
-        points = np.concatenate(fixations.get(image_id, [np.empty((0, 2))]))
+        points = fixations[image_id]
         fmap = fixation_map(points, shape, px_per_deg=screen.px_per_deg, sigma_deg=1.0)
         records.append(
             {
@@ -285,16 +316,18 @@ def run_demo(
         f"{n_participants} simulated participants (simulated EyeLink tracker, ASC files in "
         f"{out / 'data'}), {len(ids)} images shown for {image_duration_s} s each in a "
         "PsychoPy window.",
-        "Fixation maps: fixations that began after image onset, Gaussian sigma 1 deg "
+        "Fixation maps: fixations that began while the image was shown "
+        "(analysis.load_session), Gaussian sigma 1 deg "
         f"({screen.px_per_deg:.1f} px/deg).",
         "The simulated observers look at the planted spectral-residual map plus a centre "
         "bias: CC with the planted map measures how well the path recovers it.",
     ]
+    alerts = []
     if provenance.get("weights") == "random":
-        notes.insert(
-            0,
-            "WARNING: the ANN had randomly initialised weights (no cached "
-            "torchvision weights were found); its maps are not a trained network's.",
+        alerts.append(
+            "WARNING: the ANN had randomly initialised weights (seed "
+            f"{provenance['init_seed']}; no cached torchvision weights were "
+            "found, or --weights none); its maps are not a trained network's."
         )
     notes.append(f"Demo run time: {time.perf_counter() - started:.0f} s.")
     return write_report(
@@ -303,6 +336,7 @@ def run_demo(
         rows=rows,
         table=table,
         notes=notes,
+        warnings=alerts,
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import warnings
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -23,6 +24,18 @@ def n_frames(duration_s: float, refresh_hz: float) -> int:
     return max(1, round(duration_s * refresh_hz))
 
 
+def _load_triton_before_opengl() -> None:
+    """Load triton (torch's kernel compiler), when it is installed, before OpenGL starts.
+
+    Mesa's software renderer (llvmpipe: Xvfb, and PCs without a GPU driver) brings
+    its own LLVM; triton's, loaded later in the same process (``import
+    torchvision.ops`` does), then crashes it with a segmentation fault. Loaded in
+    this order, both work.
+    """
+    if importlib.util.find_spec("triton") is not None:
+        import triton  # noqa: F401
+
+
 @contextlib.contextmanager
 def open_window(
     display: DisplayConfig, *, windowed: bool = False, check_timing: bool = True
@@ -40,6 +53,7 @@ def open_window(
         from ``display.refresh_hz`` by more than 5 %. Turn off on virtual displays
         (Xvfb), which have no vertical sync.
     """
+    _load_triton_before_opengl()
     from psychopy import visual
 
     win = visual.Window(

@@ -14,6 +14,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from selectivity.errors import UserError
 from selectivity.tsv import TsvColumnsError, TsvRowWriter, read_table
 
 __all__ = [
@@ -28,7 +29,7 @@ __all__ = [
 _ID_PATTERN = re.compile(r"^[A-Za-z0-9]+$")
 
 
-class SessionError(RuntimeError):
+class SessionError(UserError, RuntimeError):
     """The session cannot start or go on as asked."""
 
 

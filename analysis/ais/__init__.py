@@ -32,6 +32,7 @@ from ._pairs import PreparedSimilarity, check_splits, kfold_splits, prepare_simi
 from ._report import write_ais_report
 from ._results import AISResult, PruningResult, pruning_result
 from .config import DEFAULT_SEEDS, METHODS, AISConfig, AISConfigError, load_ais_config
+from .pipeline import AISRun, run_ais
 
 __all__ = [
     "DEFAULT_SEEDS",
@@ -39,6 +40,7 @@ __all__ = [
     "AISConfig",
     "AISConfigError",
     "AISResult",
+    "AISRun",
     "PruningResult",
     "ais_heatmaps",
     "ais_protocol",
@@ -46,6 +48,7 @@ __all__ = [
     "alignment_importance",
     "default_modules",
     "load_ais_config",
+    "run_ais",
     "saliency_overlap",
     "write_ais_report",
 ]

@@ -68,8 +68,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument(
         "--weights",
         default="default",
-        help="'default' (torchvision weights from the local torch cache; random "
-        "initialisation with a warning when absent), 'none', or a .pth file",
+        help="'default' (torchvision weights from the local torch cache; a random "
+        "initialisation seeded with --seed, with a warning, when absent), 'none' (random, "
+        "seeded), or a .pth file (refused when it does not exist)",
     )
     demo.add_argument(
         "--image-duration",
@@ -128,44 +129,55 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``selectivity`` console script."""
-    from tasks import ConfigError, SessionError, get_task, load_config
+    """Entry point of the ``selectivity`` console script.
 
+    A user error (see :func:`selectivity.cli._errors.user_errors`) is printed
+    as ``selectivity: error: <message>`` with exit status 2; any other
+    exception propagates with its traceback.
+    """
     args = build_parser().parse_args(argv)
     if args.command in ("stimuli", "analyze"):
         return int(args.handler(args))
-    if args.command == "demo":
-        from ..demo import run_demo
+    from ._errors import report_user_errors
 
-        report = run_demo(
-            out=args.out,
-            n_participants=args.participants,
-            n_images=args.images,
-            model=args.model,
-            weights=None if args.weights == "none" else args.weights,
-            image_duration_s=args.image_duration,
-            seed=args.seed,
+    if args.command == "demo":
+        return report_user_errors(lambda: _demo(args))
+    return report_user_errors(lambda: _run_task(args))
+
+
+def _demo(args: argparse.Namespace) -> int:
+    from ..demo import run_demo
+
+    report = run_demo(
+        out=args.out,
+        n_participants=args.participants,
+        n_images=args.images,
+        model=args.model,
+        weights=None if args.weights == "none" else args.weights,
+        image_duration_s=args.image_duration,
+        seed=args.seed,
+    )
+    print(f"Report: {report.resolve()}")
+    return 0
+
+
+def _run_task(args: argparse.Namespace) -> int:
+    from tasks import ConfigError, get_task, load_config
+
+    config = load_config(args.config, lab=args.lab)
+    if config.task_name != args.task:
+        raise ConfigError(
+            f"{args.config}: [task] name is {config.task_name!r}, but the command asks "
+            f"for {args.task!r}"
         )
-        print(f"Report: {report.resolve()}")
-        return 0
-    try:
-        config = load_config(args.config, lab=args.lab)
-        if config.task_name != args.task:
-            raise ConfigError(
-                f"{args.config}: [task] name is {config.task_name!r}, but the command asks "
-                f"for {args.task!r}"
-            )
-        folder = get_task(args.task)(
-            config,
-            participant=args.participant,
-            session=args.session,
-            data_root=args.data,
-            resume=args.resume,
-            windowed=args.windowed,
-        )
-    except (ConfigError, SessionError, FileNotFoundError, KeyError) as err:
-        print(f"selectivity: error: {err}", file=sys.stderr)
-        return 2
+    folder = get_task(args.task)(
+        config,
+        participant=args.participant,
+        session=args.session,
+        data_root=args.data,
+        resume=args.resume,
+        windowed=args.windowed,
+    )
     print(f"Session folder: {folder}")
     return 0
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -51,25 +50,25 @@ def register(sub: Any) -> argparse.ArgumentParser:
 
 
 def _run_ais(args: argparse.Namespace) -> int:
+    from ._errors import report_user_errors
+
+    return report_user_errors(lambda: _ais(args))
+
+
+def _ais(args: argparse.Namespace) -> int:
     import dataclasses
 
-    from analysis.ais.config import AISConfigError, load_ais_config
+    from analysis.ais import load_ais_config, run_ais
 
-    try:
-        config = load_ais_config(args.config)
-        changes: dict[str, Any] = {}
-        if args.out is not None:
-            changes["folder"] = args.out
-        if args.device is not None:
-            changes["device"] = args.device
-        config = dataclasses.replace(config, **changes)
-        from .._ais_command import run_ais
-
-        written = run_ais(config)
-    except (AISConfigError, FileNotFoundError, KeyError, ValueError) as error:
-        message = error.args[0] if isinstance(error, KeyError) and error.args else error
-        print(f"selectivity: error: {message}", file=sys.stderr)
-        return 2
-    print(f"Scores: {written['scores_set'].parent.resolve()}")
-    print(f"Report: {written['report'].resolve()}")
+    config = load_ais_config(args.config)
+    changes: dict[str, Any] = {}
+    if args.out is not None:
+        changes["folder"] = args.out
+    if args.device is not None:
+        changes["device"] = args.device
+    run = run_ais(
+        dataclasses.replace(config, **changes), progress=lambda line: print(f"[ais] {line}")
+    )
+    print(f"Scores: {run.folder.resolve()}")
+    print(f"Report: {run.report.resolve()}")
     return 0

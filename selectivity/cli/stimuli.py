@@ -184,22 +184,15 @@ def _build(args: argparse.Namespace) -> int:
 
 
 def _run(config: Any, args: argparse.Namespace) -> int:
-    from stimuli.build import BuildConfigError, MainRankError, build_stimulus_set
+    from ._errors import report_user_errors
 
-    errors = (
-        BuildConfigError,
-        FileExistsError,
-        FileNotFoundError,
-        ValueError,
-        KeyError,
-        MainRankError,
-    )
-    try:
-        path = build_stimulus_set(config, resume=args.resume, progress=not args.no_progress)
-    except errors as err:
-        message = err.args[0] if isinstance(err, KeyError) and err.args else err
-        print(f"selectivity: error: {message}", file=sys.stderr)
-        return 2
+    return report_user_errors(lambda: _build_set(config, args))
+
+
+def _build_set(config: Any, args: argparse.Namespace) -> int:
+    from stimuli.build import build_stimulus_set
+
+    path = build_stimulus_set(config, resume=args.resume, progress=not args.no_progress)
     if os.environ.get("RANK", "0") == "0":
         print(f"Stimulus set: {Path(path).resolve()}")
     return 0

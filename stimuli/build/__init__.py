@@ -27,7 +27,7 @@ from ._engine import Target, config_record, maps_stage, mark_incomplete, progres
 from ._images import iter_images, list_images, read_labels
 from ._toml import load_build_config
 from ..stimulus_set._reader import read_stimulus_set
-from ..stimulus_set._store import check_file
+from ..stimulus_set._store import StimulusSetError, check_file
 from ..stimulus_set._write import create_streaming, merge_shards
 
 _T = TypeVar("_T")
@@ -160,14 +160,14 @@ def _prepare(config: BuildConfig, *, resume: bool, progress: bool) -> bool:
         try:
             stimuli = read_stimulus_set(out)
         except OSError as error:
-            raise ValueError(
+            raise StimulusSetError(
                 f"The stimulus set {out} cannot be read ({error}); an interruption during a "
                 "write may have damaged it. Restore it from a copy, or start a new build."
             ) from None
         missing = sorted(set(files) - set(stimuli.ids))
         extra = sorted(set(stimuli.ids) - set(files))
         if missing or extra:
-            raise ValueError(
+            raise StimulusSetError(
                 f"The stimulus set {out} was made from other images than those in "
                 f"{config.images}: ids only in the folder {missing[:10]}, only in the set "
                 f"{extra[:10]}. Write a new output file."

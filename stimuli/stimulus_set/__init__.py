@@ -45,6 +45,7 @@ from ._reader import StimulusSet, read_stimulus_set
 from ._store import (
     FORMAT_NAME,
     FORMAT_VERSION,
+    StimulusSetError,
     check_file,
     check_source_conflicts,
     now_iso,
@@ -58,6 +59,7 @@ __all__ = [
     "FORMAT_NAME",
     "FORMAT_VERSION",
     "StimulusSet",
+    "StimulusSetError",
     "add_maps",
     "append_maps",
     "append_masks",
@@ -179,7 +181,7 @@ def add_maps(
     item = prepare_maps(source, maps, list(existing.ids), provenance)
     sources = list(existing.map_sources)
     if source in sources and not overwrite:
-        raise ValueError(
+        raise StimulusSetError(
             f"The stimulus-set file {existing.path} already has maps from source {source!r}; "
             "pass overwrite=True to replace them."
         )

@@ -19,6 +19,8 @@ import h5py
 import numpy as np
 from numpy.typing import NDArray
 
+from selectivity.errors import UserError
+
 FORMAT_NAME = "selectivity-stimulus-set"
 #: Version 2 added the ``masks`` and ``rendered`` groups and source groups written batch by
 #: batch (attributes first, maps appended); version 1 files are still read.
@@ -35,6 +37,10 @@ HUMAN_PREFIX = "human/"
 FREE_PROVENANCE_PREFIXES = (HUMAN_PREFIX, "simulation/")
 
 _VERSIONED = ("selectivity", "numpy", "h5py", "scipy", "opencv-python", "torch", "torchvision")
+
+
+class StimulusSetError(UserError, ValueError):
+    """A file that is not a stimulus-set file this code reads, or a change it refuses."""
 
 
 _NOUNS = {"maps": "map source", "masks": "mask condition", "rendered": "rendered condition"}
@@ -117,27 +123,27 @@ def check_file(
     if not path.is_file():
         raise FileNotFoundError(f"No stimulus-set file at {path}.")
     if not h5py.is_hdf5(path):
-        raise ValueError(f"{path} is not an HDF5 file, so not a stimulus-set file.")
+        raise StimulusSetError(f"{path} is not an HDF5 file, so not a stimulus-set file.")
     with h5py.File(path, mode) as file:
         found = text(file.attrs["format"]) if "format" in file.attrs else None
         if found != format_name:
-            raise ValueError(
+            raise StimulusSetError(
                 f"{path} is not a stimulus-set file: its 'format' attribute is {found!r}, "
                 f"expected {format_name!r}."
             )
         version = file.attrs.get("format_version")
         if not isinstance(version, (int, np.integer)) or isinstance(version, (bool, np.bool_)):
-            raise ValueError(
+            raise StimulusSetError(
                 f"{path} has an invalid 'format_version' attribute {version!r}: expected an "
                 "integer."
             )
         if version > FORMAT_VERSION:
-            raise ValueError(
+            raise StimulusSetError(
                 f"{path} was written in stimulus-set format version {int(version)}, newer than "
                 f"this software reads (up to {FORMAT_VERSION}); update selectivity."
             )
         if version < 1:
-            raise ValueError(f"{path} has an invalid 'format_version' {int(version)}.")
+            raise StimulusSetError(f"{path} has an invalid 'format_version' {int(version)}.")
         yield file
 
 

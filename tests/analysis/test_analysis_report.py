@@ -172,3 +172,20 @@ def test_importing_analysis_stays_light():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     )
     assert result.stdout.strip() == ""
+
+
+def test_warnings_are_red_boxes_under_the_title(tmp_path) -> None:
+    page = write_report(
+        tmp_path,
+        title="t",
+        rows=_rows(),
+        table=None,
+        notes=["a plain note"],
+        warnings=["random <weights>"],
+    ).read_text(encoding="utf-8")
+    box = '<div class="warning" role="alert">random &lt;weights&gt;</div>'
+    assert page.index("<h1>t</h1>") < page.index(box) < page.index("<figure")
+    style = re.search(r"\.warning \{([^}]*)\}", page)
+    assert style is not None and "color: #b00020" in style.group(1)
+    assert "border: 2px solid #b00020" in style.group(1)
+    assert "<li>a plain note</li>" in page and "random" not in page.split("Notes")[1]

@@ -112,7 +112,7 @@ def run_ais(config: AISConfig, *, progress: Callable[[str], None] | None = None)
     from stimuli.stimulus_set import add_maps, read_stimulus_set
 
     from ..similarity import RatingsError, _check_missing, read_similarity
-    from . import ais_protocol, alignment_importance
+    from .scores import ais_protocol, alignment_importance
 
     say = progress or (lambda _line: None)
     stimulus_set = read_stimulus_set(config.stimulus_set)

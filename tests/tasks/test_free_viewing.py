@@ -165,6 +165,7 @@ def test_lab_config_runs_with_eyelink_in_dummy_mode(
     assert info["tracker"]["kind"] == "eyelink"
     assert info["tracker"]["dummy"] is True
     assert info["eye_files"] == []  # the dummy connection records no EDF
-    trials = pd.read_csv(folder / "trials.tsv", sep="\t")
+    trials = pd.read_csv(folder / "trials.tsv", sep="\t", keep_default_na=False)
     assert list(trials["trial_id"]) == [1, 2, 3]
-    assert trials["eye_file"].tolist() == ["eye/04s1.edf"] * 3
+    # no EDF was written, so the trial log names none (missing)
+    assert set(trials["eye_file"].astype(str)) <= {"", "n/a"}

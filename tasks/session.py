@@ -228,8 +228,8 @@ def resume_changes(
     -------
     refused, allowed : list of (key, old value, new value)
         Changed leaves under ``fixed`` (not under ``free``), and every other changed
-        leaf under ``config`` and ``config_file``. A leaf present on one side only (a session written by
-        another version of the software) counts as allowed.
+        leaf under ``config`` and ``config_file``. A leaf present on one side only (a
+        session written by another version of the software) counts as allowed.
     """
     flat_old = _flatten(json.loads(json.dumps(dict(old), default=str)), "")
     flat_new = _flatten(json.loads(json.dumps(dict(new), default=str)), "")

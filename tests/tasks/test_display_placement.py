@@ -1,4 +1,4 @@
-"""Screenshots: the image's pixels appear exactly where the ImagePlacement sent to the tracker says."""
+"""Screenshots: the image appears exactly where the ImagePlacement sent to the tracker says."""
 
 from __future__ import annotations
 

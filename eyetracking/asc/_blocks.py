@@ -177,7 +177,15 @@ def decide_layout(block: _Block, tokens: list[str], lineno: int = 0) -> Layout:
     on = [name for name in _OPTIONS if getattr(declared, name)]
     for n_dropped in range(1, len(on) + 1):
         for dropped in itertools.combinations(on, n_dropped):
-            candidate = _with_flags(replace(declared, **dict.fromkeys(dropped, False)), tokens)
+            kept = Layout(
+                eyes=declared.eyes,
+                velocity=declared.velocity and "velocity" not in dropped,
+                resolution=declared.resolution and "resolution" not in dropped,
+                input=declared.input and "input" not in dropped,
+                flags=False,
+                target=declared.target and "target" not in dropped,
+            )
+            candidate = _with_flags(kept, tokens)
             if _fits(candidate, tokens):
                 words = " ".join(_OPTION_WORDS[name] for name in dropped)
                 block.layout_note = (

@@ -18,7 +18,7 @@ from .runtime import (
     simulated_observer,
 )
 
-__all__ = ["FRAME_COLUMNS", "TRIAL_COLUMNS", "run"]
+__all__ = ["FRAME_COLUMNS", "RESUME_FIXED", "RESUME_FREE", "TRIAL_COLUMNS", "run"]
 
 TRIAL_COLUMNS = (
     "trial_id",
@@ -37,6 +37,14 @@ TRIAL_COLUMNS = (
     "image_height_px",
     "eye_file",
 )
+#: What a resume may not change (``session.json`` paths): every task setting (images,
+#: durations, scale, repetitions, seed), the stimuli in the set, and the screen's
+#: resolution and refresh rate (they set placements and frame counts).
+RESUME_FIXED = ("config.task", "stimuli", "screen.resolution_px", "screen.refresh_hz")
+#: Task settings a resume may change (recorded in ``session.json``): the
+#: instructions' text and how often drift checks run alter no trial. Everything in
+#: the lab configuration but the screen (data root, tracker address...) may change too.
+RESUME_FREE = ("config.task.instructions", "config.task.drift_check_every")
 FRAME_COLUMNS = (
     "trial_id",
     "phase",
@@ -83,6 +91,7 @@ def run(
         "seed": seed,
         "simulated": simulated,
         "stimulus_set": str(task.stimulus_set),
+        "stimuli": items,
         "schedule": shuffled_schedule(items, repetitions=task.repetitions, seed=seed),
     }
     ses = open_session(
@@ -94,6 +103,8 @@ def run(
         frame_columns=FRAME_COLUMNS,
         info=info,
         resume=resume,
+        fixed_on_resume=RESUME_FIXED,
+        free_on_resume=RESUME_FREE,
     )
     observer = simulated_observer(stimuli, ids=list(table["id"])) if simulated else None
     screen = lab.display.geometry

@@ -13,10 +13,12 @@ import numpy as np
 from eyetracking.trackers import Tracker, open_tracker
 
 from .config import ExperimentConfig, to_dict
-from .session import Session, session_folder
+from .session import Session, SessionError, session_folder
 
 __all__ = [
+    "EDF_STEM_MAX",
     "SIMULATION_TRUTH_SOURCE",
+    "check_eye_file_names",
     "eye_file_stem",
     "open_session",
     "open_session_tracker",
@@ -63,9 +65,38 @@ def shuffled_schedule(
     return trials
 
 
+#: Longest EDF file name (without ``.EDF``) that the EyeLink Host PC accepts.
+EDF_STEM_MAX = 8
+
+
 def eye_file_stem(participant: str, session: str, run_index: int) -> str:
     """``<participant>s<session>`` plus ``r<n>`` after a resume; EyeLink allows 8 characters."""
     return f"{participant}s{session}" + (f"r{run_index}" if run_index else "")
+
+
+def check_eye_file_names(participant: str, session: str, run_index: int) -> None:
+    """Refuse labels whose EDF file names would not fit EyeLink's 8 characters.
+
+    A new session (``run_index`` 0) must leave room for the first resume's
+    ``r1``, so that a session that runs can always be resumed; a resume is checked
+    for the name it will use (``r10`` needs one character more than ``r9``).
+
+    Raises
+    ------
+    SessionError
+        Naming the labels, the limit and the longest name the run would need.
+    """
+    longest = eye_file_stem(participant, session, max(run_index, 1))
+    if len(longest) <= EDF_STEM_MAX:
+        return
+    room = EDF_STEM_MAX - len(eye_file_stem("", session, max(run_index, 1)))
+    what = "this resume" if run_index else "a resume of this session"
+    raise SessionError(
+        f"Participant label {participant!r} with session {session!r} is too long for "
+        f"EyeLink: EDF file names have at most {EDF_STEM_MAX} characters, and {what} "
+        f"would need {longest!r} ({len(longest)}). With session {session!r} use a "
+        f"participant label of at most {max(room, 0)} characters."
+    )
 
 
 def open_session(
@@ -78,8 +109,15 @@ def open_session(
     frame_columns: Sequence[str],
     info: Mapping[str, Any],
     resume: bool,
+    fixed_on_resume: Sequence[str] = (),
+    free_on_resume: Sequence[str] = (),
 ) -> Session:
-    """Create (or resume) the session folder of DESIGN.md for this task."""
+    """Create (or resume) the session folder of DESIGN.md for this task.
+
+    With an EyeLink tracker, labels whose EDF names would pass 8 characters are
+    refused before anything is written (:func:`check_eye_file_names`).
+    ``fixed_on_resume`` and ``free_on_resume`` are passed to :class:`Session`.
+    """
     root = Path(data_root) if data_root is not None else config.lab.data.root
     folder = session_folder(root, participant, session, config.task_name)
     screen = config.lab.display.geometry
@@ -98,12 +136,19 @@ def open_session(
         },
         **dict(info),
     }
+
+    def check(run_index: int) -> None:
+        check_eye_file_names(participant, session, run_index)
+
     return Session(
         folder,
         trial_columns=trial_columns,
         frame_columns=frame_columns,
         info=snapshot,
         resume=resume,
+        check_run=check if config.lab.tracker.kind == "eyelink" else None,
+        fixed_on_resume=fixed_on_resume,
+        free_on_resume=free_on_resume,
     )
 
 
@@ -130,10 +175,17 @@ def open_session_tracker(
     )
     stem = eye_file_stem(session.info["participant"], session.info["session"], session.run_index)
     suffix = {"eyelink": ".edf", "simulated": ".asc"}.get(lab.tracker.kind)
-    session.eye_file = f"eye/{stem}{suffix}" if suffix else ""
+    # pylink's dummy connection writes no EDF: trials.tsv then names no file (missing)
+    writes_file = suffix is not None and not (lab.tracker.kind == "eyelink" and lab.tracker.dummy)
+    session.eye_file = f"eye/{stem}{suffix}" if writes_file else None
     try:
         tracker.open(session.eye_dir, stem)
         session.update(tracker=tracker.settings())
+        if suffix is not None and not writes_file:
+            session.update(
+                eye_data="none: the EyeLink tracker ran in pylink dummy mode, which writes "
+                "no EDF file"
+            )
         # a file written as the session goes (the simulated ASC) is listed at once, so a killed
         # session still names it; EyeLink's EDF arrives from the Host PC when the tracker closes
         if session.eye_file and (session.folder / session.eye_file).exists():

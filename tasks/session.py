@@ -9,7 +9,7 @@ import platform
 import re
 import subprocess
 import sys
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
@@ -23,6 +23,7 @@ __all__ = [
     "SessionError",
     "SessionExistsError",
     "TsvAppender",
+    "resume_changes",
     "session_folder",
 ]
 
@@ -147,6 +148,61 @@ def completed_trial_ids(path: Path) -> list[int]:
     return ids
 
 
+def _flatten(value: Any, prefix: str) -> dict[str, Any]:
+    """Leaves of nested mappings as ``{"a.b.c": value}`` (lists are leaves)."""
+    if isinstance(value, Mapping):
+        out: dict[str, Any] = {}
+        for key, item in value.items():
+            out.update(_flatten(item, f"{prefix}.{key}" if prefix else str(key)))
+        return out
+    return {prefix: value}
+
+
+def _under(key: str, paths: Iterable[str]) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in paths)
+
+
+def resume_changes(
+    old: Mapping[str, Any],
+    new: Mapping[str, Any],
+    *,
+    fixed: Sequence[str],
+    free: Sequence[str] = (),
+) -> tuple[list[tuple[str, Any, Any]], list[tuple[str, Any, Any]]]:
+    """What a resume changes in a session snapshot: the refused changes, and the allowed ones.
+
+    Parameters
+    ----------
+    old, new : mapping
+        The snapshot in ``session.json`` and the one this run would write (JSON values).
+    fixed : sequence of str
+        Dotted paths (``"config.task"``) under which a change alters the schedule.
+    free : sequence of str
+        Dotted paths inside ``fixed`` that may change all the same.
+
+    Returns
+    -------
+    refused, allowed : list of (key, old value, new value)
+        Changed leaves under ``fixed`` (not under ``free``), and every other changed
+        leaf under ``config`` and ``config_file``. A leaf present on one side only (a
+        session written by another version of the software) counts as allowed.
+    """
+    flat_old = _flatten(json.loads(json.dumps(dict(old), default=str)), "")
+    flat_new = _flatten(json.loads(json.dumps(dict(new), default=str)), "")
+    refused: list[tuple[str, Any, Any]] = []
+    allowed: list[tuple[str, Any, Any]] = []
+    for key in sorted(set(flat_old) | set(flat_new)):
+        before, after = flat_old.get(key), flat_new.get(key)
+        if before == after:
+            continue
+        in_both = key in flat_old and key in flat_new
+        if in_both and _under(key, fixed) and not _under(key, free):
+            refused.append((key, before, after))
+        elif _under(key, ["config", "config_file"]):
+            allowed.append((key, before, after))
+    return refused, allowed
+
+
 class Session:
     """A session folder, opened for a new session or to resume an interrupted one.
 
@@ -164,6 +220,15 @@ class Session:
         Snapshot for ``session.json``: configuration, screen, seed, schedule...
     resume : bool
         Continue the session in ``folder`` instead of starting a new one.
+    check_run : callable, optional
+        Called with the :attr:`run_index` this opening will have (0 for a new
+        session), before anything is written; raises :class:`SessionError` to refuse.
+    fixed_on_resume, free_on_resume : sequence of str
+        Dotted paths of ``info`` that define the schedule (a resume that changes
+        them is refused, naming key, old and new value), and paths inside them that
+        may change (see :func:`resume_changes`). On resume the first snapshot stays
+        at the top of ``session.json``; each entry of ``resumes`` records the
+        configuration that run used and what it changed.
     """
 
     def __init__(
@@ -174,13 +239,17 @@ class Session:
         frame_columns: Sequence[str],
         info: Mapping[str, Any],
         resume: bool = False,
+        check_run: Callable[[int], None] | None = None,
+        fixed_on_resume: Sequence[str] = (),
+        free_on_resume: Sequence[str] = (),
     ) -> None:
         self.folder = Path(folder)
         self.resume = resume
         self.json_path = self.folder / "session.json"
         self.eye_dir = self.folder / "eye"
-        #: The tracker file of the current run, relative to the folder (set by the runtime).
-        self.eye_file = ""
+        #: The tracker file of the current run, relative to the folder (set by the runtime);
+        #: None when the tracker writes none (no tracker, pylink dummy mode).
+        self.eye_file: str | None = None
         if resume:
             if not self.json_path.exists():
                 raise SessionError(
@@ -190,12 +259,27 @@ class Session:
             self.info = json.loads(self.json_path.read_text(encoding="utf-8"))
             if self.info.get("status") == "completed":
                 raise SessionError(f"{self.folder}: this session is already completed.")
+            if check_run is not None:
+                check_run(len(self.info.get("resumes", [])) + 1)
+            refused, allowed = resume_changes(
+                self.info, info, fixed=fixed_on_resume, free=free_on_resume
+            )
+            if refused:
+                listed = "; ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in refused)
+                raise SessionError(
+                    f"Cannot resume {self.folder}: the configuration changed what the session "
+                    f"shows ({listed}). Restore the configuration it started with "
+                    "(session.json, 'config'), or start a new --session."
+                )
             self.done = completed_trial_ids(self.folder / "trials.tsv")
             self.info.setdefault("resumes", []).append(
                 {
                     "time": _now(),
                     "after_trials": len(self.done),
                     "previous_status": self.info["status"],
+                    "config_file": info.get("config_file"),
+                    "config": info.get("config"),
+                    "config_changes": [{"key": k, "old": a, "new": b} for k, a, b in allowed],
                 }
             )
         else:
@@ -212,6 +296,8 @@ class Session:
                     "trials). Recorded data is never overwritten: add --resume to continue it, "
                     "or choose another --session."
                 )
+            if check_run is not None:
+                check_run(0)
             self.folder.mkdir(parents=True, exist_ok=True)
             self.done = []
             self.info = {

@@ -271,6 +271,7 @@ def _build(
 ) -> Recording:
     assert scan.samples is not None
     columns = scan.samples.finish()
+    scan.oddities.extend(b.layout_note for b in scan.blocks if b.layout_note)
     events = {kind: event_table(scan, kind) for kind in ("EFIX", "ESACC", "EBLINK")}
     if len(columns["time"]) == 0 and not any(len(t) for t in events.values()):
         _warn(path, scan, {}, None)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 __all__: list[str] = []
 
@@ -81,10 +82,13 @@ class _Block:
     sample_rate_hz: float = math.nan
     pupil_type: str = ""
     samples_spec: list[str] = field(default_factory=list)
+    samples_lineno: int = 0
     events_spec: list[str] = field(default_factory=list)
     closed: bool = False
     #: Decided at the block's first sample line (whether it has flags).
     layout: Layout | None = None
+    #: Set when the sample lines disagree with the SAMPLES line (for the reader's warning).
+    layout_note: str = ""
     n_samples: int = 0
     first_time: float = math.nan
     last_time: float = math.nan
@@ -119,32 +123,80 @@ def _is_number(token: str) -> bool:
     return True
 
 
-def decide_layout(block: _Block, tokens: list[str]) -> Layout:
-    """The layout of a block's sample lines, from its ``SAMPLES`` line and first sample.
+#: Optional columns a SAMPLES line may declare, in the order they are given up when
+#: its sample lines turn out not to carry them (remote-mode targets first).
+_OPTIONS = ("target", "input", "resolution", "velocity")
+_OPTION_WORDS = {"target": "HTARGET", "input": "INPUT", "resolution": "RES", "velocity": "VEL"}
 
-    Whether the lines carry flags is read from the first line itself: the
-    field after the numbers is a flags word (``...``) or absent.
-    """
+
+def _declared(block: _Block) -> Layout:
     spec = block.samples_spec
-    eyes = block.eyes or "L"
-    layout = Layout(
-        eyes=eyes,
+    return Layout(
+        eyes=block.eyes or "L",
         velocity="VEL" in spec,
         resolution="RES" in spec,
         input="INPUT" in spec,
         flags=False,
         target="HTARGET" in spec,
     )
+
+
+def _with_flags(layout: Layout, tokens: list[str]) -> Layout:
+    """``layout`` with flags if the field after its numbers is a flags word."""
     n_numbers = len(layout.fields) - (4 if layout.target else 0)
     flags = len(tokens) > n_numbers and not _is_number(tokens[n_numbers])
-    return Layout(
-        eyes=eyes,
-        velocity=layout.velocity,
-        resolution=layout.resolution,
-        input=layout.input,
-        flags=flags,
-        target=layout.target,
+    return replace(layout, flags=flags)
+
+
+def _fits(layout: Layout, tokens: list[str]) -> bool:
+    """Whether ``tokens`` hold exactly the fields of ``layout`` (numbers where numbers go)."""
+    fields = layout.fields
+    if layout.target and len(tokens) == len(fields) - 1:
+        fields = fields[:-1]  # target flags may be absent
+    if len(tokens) != len(fields):
+        return False
+    return all(
+        name.endswith("flags") or _is_number(t) for name, t in zip(fields, tokens, strict=True)
     )
+
+
+def decide_layout(block: _Block, tokens: list[str], lineno: int = 0) -> Layout:
+    """The layout of a block's sample lines, from its ``SAMPLES`` line and first sample.
+
+    Whether the lines carry flags is read from the first line itself: the
+    field after the numbers is a flags word (``...``) or absent. When the
+    first line is too short for the columns the ``SAMPLES`` line declares
+    (e.g. ``HTARGET`` without target columns), the layout is read from the
+    line: the fewest declared columns are given up that make it fit, and
+    ``block.layout_note`` says so (the reader warns once per block).
+    """
+    declared = _declared(block)
+    layout = _with_flags(declared, tokens)
+    if len(tokens) >= len(layout.fields) - (1 if layout.target else 0):
+        return layout
+    on = [name for name in _OPTIONS if getattr(declared, name)]
+    for n_dropped in range(1, len(on) + 1):
+        for dropped in itertools.combinations(on, n_dropped):
+            kept = Layout(
+                eyes=declared.eyes,
+                velocity=declared.velocity and "velocity" not in dropped,
+                resolution=declared.resolution and "resolution" not in dropped,
+                input=declared.input and "input" not in dropped,
+                flags=False,
+                target=declared.target and "target" not in dropped,
+            )
+            candidate = _with_flags(kept, tokens)
+            if _fits(candidate, tokens):
+                words = " ".join(_OPTION_WORDS[name] for name in dropped)
+                block.layout_note = (
+                    f"the SAMPLES line at line {block.samples_lineno} (recording block "
+                    f"{block.index}) "
+                    f"declares {words} columns that its sample lines do not carry (first "
+                    f"sample at line {lineno}): reading the samples as "
+                    f"'{' '.join(candidate.fields)}'"
+                )
+                return candidate
+    return layout
 
 
 def start_block(
@@ -183,6 +235,7 @@ def block_line(block: _Block | None, tok: str, parts: list[str], lineno: int) ->
         spec = parts[1:]
         if tok == "SAMPLES":
             block.samples_spec = spec
+            block.samples_lineno = lineno
         else:
             block.events_spec = spec
         if "RATE" in spec[:-1] and math.isnan(block.sample_rate_hz):

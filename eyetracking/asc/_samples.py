@@ -163,7 +163,7 @@ class SampleParser:
             if block.layout is None:
                 i = int(idx[k])
                 tokens = bytes(arr[starts[i] : ends[i]]).decode("latin-1").split()
-                block.layout = decide_layout(block, tokens)
+                block.layout = decide_layout(block, tokens, i + base + 1)
         in_chunk = [blocks[b] for b in dict.fromkeys(owner[firsts].tolist())]
         groups = []
         for layout in dict.fromkeys(b.layout for b in in_chunk):

@@ -153,7 +153,8 @@ def test_model_modes_are_restored() -> None:
 
 
 def test_loaded_model_with_raw_images() -> None:
-    stimuli_models = pytest.importorskip("stimuli.models")
+    from stimuli import models as stimuli_models
+
     with pytest.warns(UserWarning, match="randomly initialised"):
         loaded = stimuli_models.load_model("resnet18", weights=None, input_size=32)
     rng = np.random.default_rng(0)

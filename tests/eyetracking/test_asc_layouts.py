@@ -115,3 +115,69 @@ def test_block_without_samples_and_missing_rate(write_asc):
     assert np.isnan(rec.blocks["sample_rate_hz"][0]) and rec.blocks["sample_rate_hz"][1] == 250.0
     assert rec.blocks["end"].tolist() == [121.0, 208.0]
     assert rec.sample_rate_hz == 250.0
+
+
+@pytest.mark.parametrize(
+    ("declared", "line", "expected"),
+    [
+        pytest.param(
+            "LEFT|RIGHT|HTARGET",
+            "100|  1.0|  2.0|  3.0|  4.0|  5.0|  6.0|.....",
+            "time x_L y_L pupil_L x_R y_R pupil_R flags",
+            id="binocular-no-target",
+        ),
+        pytest.param(
+            "LEFT|HTARGET",
+            "100|  1.0|  2.0|  3.0|...",
+            "time x_L y_L pupil_L flags",
+            id="monocular-no-target",
+        ),
+        pytest.param(
+            "LEFT|VEL|HTARGET",
+            "100|  1.0|  2.0|  3.0|  0.5|  -0.5|...",
+            "time x_L y_L pupil_L xv_L yv_L flags",
+            id="velocity-kept-target-dropped",
+        ),
+    ],
+)
+def test_header_declaring_columns_the_lines_lack_reads_the_lines(
+    write_asc, declared, line, expected
+):
+    text = f"""
+    START|100 |{declared.replace("|HTARGET", "").replace("|VEL", "")}|SAMPLES|EVENTS
+    SAMPLES|GAZE|{declared}|RATE|1000.00|TRACKING|CR|FILTER|2
+    {line}
+    {line.replace("100|", "101|", 1)}
+    END|102 |SAMPLES|EVENTS
+    """
+    with pytest.warns(
+        UserWarning,
+        match=r"test\.asc: the SAMPLES line at line 2 .*first sample "
+        r"at line 3\): reading the samples as",
+    ) as caught:
+        rec = read_asc(write_asc(text))
+    assert len([w for w in caught if "SAMPLES line" in str(w.message)]) == 1  # once per block
+    assert rec.blocks["layout"][0] == expected
+    n_eyes = 2 if "RIGHT" in declared else 1
+    assert rec.samples["time"].tolist() == [100.0] * n_eyes + [101.0] * n_eyes
+    assert rec.samples["x"].tolist()[:n_eyes] == [1.0, 4.0][:n_eyes]
+    assert rec.samples["pupil"].tolist()[:n_eyes] == [3.0, 6.0][:n_eyes]
+    if "VEL" in declared:
+        assert rec.samples["xv"].tolist() == [0.5, 0.5]
+
+
+def test_header_and_lines_that_agree_do_not_warn(write_asc):
+    text = """
+    START|100 |LEFT|SAMPLES|EVENTS
+    SAMPLES|GAZE|LEFT|HTARGET|RATE|1000.00|TRACKING|CR|FILTER|2
+    100|  1.0|  2.0|  3.0|.... |  7.0|  8.0|  575.3 .............
+    END|102 |SAMPLES|EVENTS
+    """
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        rec = read_asc(write_asc(text))
+    assert rec.samples[["target_x", "target_y", "target_distance"]].values.tolist() == [
+        [7.0, 8.0, 575.3]
+    ]

@@ -306,3 +306,46 @@ def test_space_separated_samples_read_like_tab_separated(eyelink_dir, variant):
     # Other converters (and hand edits) separate sample fields with spaces.
     path = variant(BINO, lambda d: _rewrite_samples(d, lambda f, k: ["   ".join(f)]))
     _same_tables(_read(path), _read(eyelink_dir / BINO))
+
+
+def test_binocular_remote_header_without_target_columns_reads_every_sample(eyelink_dir, variant):
+    """A remote-mode SAMPLES line (HTARGET) over sample lines without target columns."""
+
+    def edit(data: bytes) -> bytes:
+        return data.replace(
+            b"SAMPLES\tGAZE\tLEFT\tRIGHT\tRATE", b"SAMPLES\tGAZE\tLEFT\tRIGHT\tHTARGET\tRATE"
+        )
+
+    path = variant(BINO, edit)
+    with pytest.warns(UserWarning) as caught:
+        rec = read_asc(path)
+    notes = [str(w.message) for w in caught if "HTARGET" in str(w.message)]
+    # once per block, naming the file, the SAMPLES line and the first sample line
+    assert notes == [
+        f"variant.asc: the SAMPLES line at line {s} (recording block {b}) declares HTARGET "
+        f"columns that its sample lines do not carry (first sample at line {f}): reading the "
+        "samples as 'time x_L y_L pupil_L x_R y_R pupil_R flags'."
+        for b, (s, f) in enumerate(_samples_and_first_sample_lines(path))
+    ]
+    assert not [w for w in caught if "Skipped" in str(w.message)]
+    plain = _read(eyelink_dir / BINO)
+    assert len(rec.samples) == len(plain.samples) > 0
+    pd.testing.assert_frame_equal(rec.samples, plain.samples)
+    # the values of the file's first sample line, read by hand
+    first = rec.samples.iloc[:2]
+    assert first["time"].tolist() == [5402374.0] * 2
+    assert first[["x", "y", "pupil"]].values.tolist() == [
+        [513.9, 391.2, 985.0],
+        [517.1, 394.3, 906.0],
+    ]
+
+
+def _samples_and_first_sample_lines(path: Path) -> list[tuple[int, int]]:
+    out, pending = [], None
+    for number, line in enumerate(path.read_text().splitlines(), start=1):
+        if line.startswith("SAMPLES"):
+            pending = number
+        elif pending is not None and line[:1].isdigit():
+            out.append((pending, number))
+            pending = None
+    return out

@@ -233,9 +233,14 @@ def test_invalid_edf_name_raises(stem: str, tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize("stem", ["A", "S01_T1", "abcdefgh", "12345678"])
-def test_valid_edf_names_open(stem: str, tmp_path: Path) -> None:
+def test_valid_edf_names_open(spy: list[RecordingEyeLink], stem: str, tmp_path: Path) -> None:
     with EyeLinkTracker(screen=SCREEN, dummy=True) as tracker:
         tracker.open(tmp_path, stem)
+        assert ("openDataFile", (f"{stem}.EDF",)) in spy[0].calls
+        assert tracker.settings()["dummy"] is True
+    # after the block the file was closed on the Host PC; dummy mode brings no copy
+    assert _names(spy[0].calls)[-2:] == ["closeDataFile", "close"]
+    assert not any(tmp_path.iterdir())
 
 
 @pytest.mark.parametrize(

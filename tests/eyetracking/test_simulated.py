@@ -570,7 +570,8 @@ def test_saccades_follow_the_main_sequence_and_fixations_the_gamma_mean():
 
 
 def test_round_trip_through_read_asc(tmp_path, observer):
-    asc = pytest.importorskip("eyetracking.asc", reason="not importable yet", exc_type=ImportError)
+    from eyetracking import asc
+
     path, _ = run_session(tmp_path, observer, eye="BOTH", rate=500)
     data = scan(path)
     with warnings.catch_warnings():

@@ -119,3 +119,40 @@ def test_demo_refuses_a_missing_weights_file(tmp_path: Path) -> None:
     assert len(lines) == 1 and lines[0].startswith("selectivity: error: "), done.stderr
     assert "no-such-weights.pth" in lines[0]
     assert not (tmp_path / "out").exists()  # refused before anything was written
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        pytest.param(
+            ["--method", "gradcam", "--layer", "no.such.layer"],
+            "[methods][0] layer: the model 'resnet18' has no module 'no.such.layer'",
+            id="layer",
+        ),
+        pytest.param(
+            ["--method", "gradient"],
+            "No images in empty: expected files ending in",
+            id="no-images",
+        ),
+    ],
+)
+def test_a_wrong_build_input_is_one_error_line(
+    tmp_path: Path, argv: list[str], message: str
+) -> None:
+    pytest.importorskip("torchvision")
+    images = tmp_path / ("empty" if "gradient" in argv else "images")
+    images.mkdir()
+    if "gradcam" in argv:
+        import cv2
+        import numpy as np
+
+        cv2.imwrite(str(images / "a.png"), np.zeros((20, 24, 3), np.uint8))
+    done = _command(
+        "stimuli", "maps", images.name, "--model", "resnet18", "--weights", "none",
+        "--out", "s.h5", *argv, cwd=tmp_path,
+    )  # fmt: skip
+    assert done.returncode == 2, done.stderr
+    errors = [line for line in done.stderr.splitlines() if line.startswith("selectivity: error:")]
+    assert len(errors) == 1 and message in errors[0], done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "s.h5").exists()

@@ -156,6 +156,26 @@ def _parameters(config: BuildConfig, model: ModelSpec, method: MethodSpec) -> di
     return parameters
 
 
+def _check_layers(config: BuildConfig, model: ModelSpec, loaded: Any) -> None:
+    """Refuse a method's layer that the loaded network lacks, naming the configuration key."""
+    from selectivity.config import ConfigError
+
+    for index, method in enumerate(config.methods):
+        layer = method.layer_for(model.prefix)
+        if not isinstance(layer, str):
+            continue
+        try:
+            loaded.model.get_submodule(layer)
+        except AttributeError:
+            names = [name for name, _ in loaded.model.named_modules() if name]
+            shown = ", ".join(names[:40]) + (" ..." if len(names) > 40 else "")
+            where = str(config.path) if config.path is not None else "BuildConfig"
+            raise ConfigError(
+                f"{where}: [methods][{index}] layer: the model {model.prefix!r} has no module "
+                f"{layer!r}. Modules are: {shown}."
+            ) from None
+
+
 def _random_draws(method: MethodSpec) -> bool:
     """Whether the method draws random numbers (SmoothGrad's noise, a uniform baseline)."""
     from ..attribution import ATTRIBUTION_METHODS
@@ -258,6 +278,7 @@ def maps_stage(
             for method, source in methods
         }
         check_provenance(config.out, "maps", records)
+        _check_layers(config, model, loaded)
         bar = progress_bar(len(needed), f"{model.prefix} maps", ranks=ranks, enabled=progress)
         with bar:
             for batch in batches(needed, config.batch_size):

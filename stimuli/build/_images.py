@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 from numpy.typing import NDArray
 
-from ..stimulus_set._store import check_id
+from ..stimulus_set._store import StimulusSetError, check_id
 
 __all__ = ["IMAGE_SUFFIXES", "iter_images", "list_images", "read_image", "read_labels"]
 
@@ -34,17 +34,17 @@ def list_images(folder: Path) -> dict[str, Path]:
             continue
         stimulus_id = path.stem
         if stimulus_id in found:
-            raise ValueError(
+            raise StimulusSetError(
                 f"Two images in {folder} have the id {stimulus_id!r}: {found[stimulus_id].name} "
                 f"and {path.name}. Rename one."
             )
         try:
             check_id(stimulus_id)
         except ValueError as error:
-            raise ValueError(f"Image file {path}: {error}") from None
+            raise StimulusSetError(f"Image file {path}: {error}") from None
         found[stimulus_id] = path
     if not found:
-        raise ValueError(
+        raise StimulusSetError(
             f"No images in {folder}: expected files ending in {', '.join(IMAGE_SUFFIXES)}."
         )
     return dict(sorted(found.items()))
@@ -56,7 +56,7 @@ def read_image(path: Path) -> NDArray[np.uint8]:
     data = np.fromfile(path, dtype=np.uint8)
     image = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
     if image is None:
-        raise ValueError(f"Could not decode the image file {path}.")
+        raise StimulusSetError(f"Could not decode the image file {path}.")
     return np.ascontiguousarray(cv2.cvtColor(image, cv2.COLOR_BGR2RGB))
 
 
@@ -80,7 +80,7 @@ def read_labels(path: Path, ids: list[str]) -> dict[str, str]:
         reader = csv.DictReader(file)
         columns = reader.fieldnames or []
         if "id" not in columns or "label" not in columns:
-            raise ValueError(
+            raise StimulusSetError(
                 f"{path}: line 1: the header must name the columns 'id' and 'label', "
                 f"but it has {columns}."
             )
@@ -91,11 +91,11 @@ def read_labels(path: Path, ids: list[str]) -> dict[str, str]:
                 Path(value).stem if Path(value).suffix.lower() in IMAGE_SUFFIXES else value
             )
             if stimulus_id not in known:
-                raise ValueError(
+                raise StimulusSetError(
                     f"{path}: line {line}: {value!r} is not an image of the folder; ids are "
                     f"{sorted(known)[:10]}{' ...' if len(known) > 10 else ''}."
                 )
             if stimulus_id in labels:
-                raise ValueError(f"{path}: line {line}: a second label for {stimulus_id!r}.")
+                raise StimulusSetError(f"{path}: line {line}: a second label for {stimulus_id!r}.")
             labels[stimulus_id] = (row["label"] or "").strip()
     return labels

@@ -40,7 +40,8 @@ _VERSIONED = ("selectivity", "numpy", "h5py", "scipy", "opencv-python", "torch",
 
 
 class StimulusSetError(UserError, ValueError):
-    """A file that is not a stimulus-set file this code reads, or a change it refuses."""
+    """A file that is not a stimulus-set file this code reads, a change it refuses, or a build
+    input (image folder, labels file) it cannot use."""
 
 
 _NOUNS = {"maps": "map source", "masks": "mask condition", "rendered": "rendered condition"}

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, ExperimentConfig, LabConfig, load_config, load_lab_config
-from .session import SessionAborted, SessionError, SessionExistsError
+from .runtime.session import SessionAborted, SessionError, SessionExistsError
 
 __all__ = [
     "TASKS",

@@ -9,7 +9,6 @@ from eyetracking.protocol import IMAGE_OFFSET, IMAGE_ONSET, ImagePlacement
 from stimuli.stimulus_set import read_stimulus_set
 
 from .config import ExperimentConfig, FreeViewingConfig
-from .display import Presenter, n_frames, open_window
 from .runtime import (
     open_session,
     open_session_tracker,
@@ -17,6 +16,7 @@ from .runtime import (
     shuffled_schedule,
     simulated_observer,
 )
+from .runtime.display import Presenter, n_frames, open_window
 
 __all__ = ["FRAME_COLUMNS", "RESUME_FIXED", "RESUME_FREE", "TRIAL_COLUMNS", "run"]
 

@@ -21,7 +21,7 @@ from selectivity.tsv import (
     unescape,
     write_table,
 )
-from tasks.session import completed_trial_ids
+from tasks.runtime.session import completed_trial_ids
 
 DATA = Path(__file__).parent / "data" / "tsv"
 

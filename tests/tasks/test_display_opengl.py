@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PROBE = """
 from tasks.config import DisplayConfig
-from tasks.display import open_window
+from tasks.runtime.display import open_window
 
 display = DisplayConfig(resolution_px=(160, 120), fullscreen=False)
 with open_window(display, windowed=True, check_timing=False) as win:

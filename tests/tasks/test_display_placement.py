@@ -9,8 +9,8 @@ import pytest
 
 from eyetracking.protocol import ImagePlacement, imgload_message
 from tasks.config import load_config
-from tasks.display import open_window
 from tasks.free_viewing import _image_stim
+from tasks.runtime.display import open_window
 
 pytestmark = pytest.mark.window
 

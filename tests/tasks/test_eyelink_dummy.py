@@ -18,7 +18,7 @@ import pytest
 from tasks.config import ExperimentConfig
 from tasks.free_viewing import run
 from tasks.runtime import check_eye_file_names
-from tasks.session import Session, SessionAborted, SessionError
+from tasks.runtime.session import Session, SessionAborted, SessionError
 
 pytestmark = pytest.mark.window
 

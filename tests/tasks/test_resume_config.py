@@ -11,7 +11,7 @@ import pytest
 
 from tasks.config import ExperimentConfig
 from tasks.free_viewing import RESUME_FIXED, RESUME_FREE, run
-from tasks.session import Session, SessionAborted, SessionError, resume_changes
+from tasks.runtime.session import Session, SessionAborted, SessionError, resume_changes
 
 
 def _info(**task: object) -> dict:

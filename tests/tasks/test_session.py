@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from tasks.runtime import eye_file_stem, shuffled_schedule
-from tasks.session import (
+from tasks.runtime.session import (
     Session,
     SessionAborted,
     SessionError,

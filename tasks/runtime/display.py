@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .config import DisplayConfig
+from ..config import DisplayConfig
 from .session import SessionAborted
 
 __all__ = ["FrameTiming", "Presenter", "n_frames", "open_window"]

@@ -12,7 +12,7 @@ import numpy as np
 
 from eyetracking.trackers import Tracker, open_tracker
 
-from .config import ExperimentConfig, to_dict
+from ..config import ExperimentConfig, to_dict
 from .session import Session, SessionError, session_folder
 
 __all__ = [

@@ -346,12 +346,20 @@ def _builtin_config() -> ExperimentConfig:
         DisplayConfig,
         FreeViewingConfig,
         LabConfig,
+        ParticipantConfig,
         TrackerConfig,
     )
 
     lab = LabConfig(
-        display=DisplayConfig(resolution_px=(1024, 768), width_cm=40.0, fullscreen=False),
+        display=DisplayConfig(
+            resolution_px=(1024, 768),
+            width_cm=40.0,
+            fullscreen=False,
+            pace_flips=True,
+            check_timing=False,
+        ),
         tracker=TrackerConfig(kind="simulated", sample_rate_hz=500),
+        participant=ParticipantConfig(kind="simulated"),
         data=DataConfig(root=Path("data")),
     )
     task = FreeViewingConfig(fixation_duration_s=0.5, iti_s=0.3, seed=7)

@@ -23,6 +23,7 @@ from selectivity.config import (
 
 __all__ = [
     "CALIBRATION_TYPES",
+    "PARTICIPANT_KINDS",
     "TASK_CONFIGS",
     "ConfigError",
     "DataConfig",
@@ -30,6 +31,8 @@ __all__ = [
     "ExperimentConfig",
     "FreeViewingConfig",
     "LabConfig",
+    "ParticipantConfig",
+    "TaskSettings",
     "TrackerConfig",
     "load_config",
     "load_lab_config",
@@ -61,6 +64,13 @@ class DisplayConfig:
         Index of the monitor to use (0 = primary).
     background : tuple of int
         Background colour, RGB 0-255.
+    pace_flips : bool
+        Wait for each frame's time before flipping. Only for displays without
+        vertical sync (Xvfb, some virtual machines), where a flip returns at once;
+        with vertical sync (every lab monitor) the flip keeps time: leave it off.
+    check_timing : bool
+        Measure the refresh rate when the window opens and warn when it differs
+        from ``refresh_hz`` by more than 5 % (off on displays without vertical sync).
     """
 
     resolution_px: tuple[int, int] = dataclasses.field(default=(1920, 1080), metadata=setting(gt=0))
@@ -72,6 +82,8 @@ class DisplayConfig:
     background: tuple[int, int, int] = dataclasses.field(
         default=(128, 128, 128), metadata=setting(ge=0, le=255)
     )
+    pace_flips: bool = False
+    check_timing: bool = True
 
     @property
     def geometry(self) -> Screen:
@@ -90,8 +102,10 @@ class TrackerConfig:
 
     Attributes
     ----------
-    kind : {"eyelink", "simulated", "none"}
-        ``"simulated"`` is for development and demos, never the lab default.
+    kind : {"eyelink", "simulated", "mouse", "none"}
+        ``"simulated"`` (gaze of a simulated participant, written as an EyeLink ASC
+        file) is for development and demos, never the lab default; ``"mouse"``
+        records the mouse as gaze, for piloting a task without a tracker.
     address : str
         EyeLink Host PC IP address.
     dummy : bool
@@ -128,24 +142,111 @@ class DataConfig:
     root: Path = Path("data")
 
 
+#: Who takes part: a person at the keyboard and mouse, or a simulated participant.
+PARTICIPANT_KINDS = ("person", "simulated")
+
+
+@dataclasses.dataclass(frozen=True)
+class ParticipantConfig:
+    """Who takes part in the sessions.
+
+    Attributes
+    ----------
+    kind : {"person", "simulated"}
+        ``"person"`` (the lab default) answers with the keyboard and mouse;
+        ``"simulated"`` is a :class:`tasks.runtime.SimulatedParticipant` whose gaze
+        (through the simulated tracker) and answers follow the stimulus set's planted
+        map. Simulation is chosen here, never implied by the tracker.
+    seed : int or None
+        Seed of the simulated participant; None: the session's seed.
+    """
+
+    kind: str = dataclasses.field(default="person", metadata=setting(choices=PARTICIPANT_KINDS))
+    seed: int | None = None
+
+
 @dataclasses.dataclass(frozen=True)
 class LabConfig:
-    """Everything about the lab: display, tracker and data root (``path``: the file read)."""
+    """Everything about the lab: display, tracker, participant and data root.
+
+    ``path`` is the file read. A simulated tracker needs a simulated participant
+    (its gaze comes from the participant's model); the mouse-as-gaze tracker needs
+    a person moving the mouse.
+    """
 
     display: DisplayConfig = dataclasses.field(default_factory=DisplayConfig)
     tracker: TrackerConfig = dataclasses.field(default_factory=TrackerConfig)
+    participant: ParticipantConfig = dataclasses.field(default_factory=ParticipantConfig)
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     path: Path | None = dataclasses.field(default=None, metadata=setting(file=True))
 
+    def validate(self, at: Location) -> None:
+        """A simulated tracker needs a simulated participant; the mouse tracker a person."""
+        needs = {"simulated": "simulated", "mouse": "person"}.get(self.tracker.kind)
+        if needs is not None and self.participant.kind != needs:
+            raise at.child("participant").error(
+                "kind",
+                f"the tracker kind {self.tracker.kind!r} needs [participant] kind = {needs!r}, "
+                f"but got {self.participant.kind!r} instead.",
+            )
+
+    @property
+    def simulated(self) -> bool:
+        """Whether a simulated participant takes part."""
+        return self.participant.kind == "simulated"
+
 
 @dataclasses.dataclass(frozen=True)
-class FreeViewingConfig:
-    """The free-viewing task.
+class TaskSettings:
+    """What every task's settings hold (a task's settings class derives from this one).
 
     Attributes
     ----------
     stimulus_set : Path
         Stimulus-set file (HDF5); relative to the configuration file's folder.
+    seed : int or None
+        Seed of the schedule (and of the simulated participant); ``None`` draws one
+        and records it in ``session.json``, so a resume continues the same schedule.
+    instructions : str
+        Text shown before the first trial (SPACE to go on).
+    practice_trials : int
+        Trials of a practice block before the main trials, with feedback; written to
+        ``trials.tsv`` with ``practice = 1`` and left out of analyses.
+    blocks : int
+        Main trials split into this many blocks (a break between blocks).
+    break_every : int
+        A break every n main trials as well (0 = only between blocks), showing how far
+        the participant has come; SPACE goes on.
+    drift_check_every : int
+        Drift check before every n-th trial (0 = never): Escape in it opens camera setup
+        for a recalibration; each result is recorded in ``session.json``.
+    gaze_start : bool
+        Start each trial only once the gaze has stayed within ``gaze_start_window_deg``
+        of the fixation point for ``gaze_start_duration_s``; after
+        ``gaze_start_timeout_s`` a drift check, then recalibration if it fails.
+    gaze_start_window_deg, gaze_start_duration_s, gaze_start_timeout_s : float
+        The window's radius (degrees of visual angle), the dwell time and the timeout.
+    """
+
+    stimulus_set: Path = Path("stimuli.h5")
+    seed: int | None = None
+    instructions: str = "Press SPACE to start."
+    practice_trials: int = dataclasses.field(default=0, metadata=setting(ge=0))
+    blocks: int = dataclasses.field(default=1, metadata=setting(ge=1))
+    break_every: int = dataclasses.field(default=0, metadata=setting(ge=0))
+    drift_check_every: int = dataclasses.field(default=0, metadata=setting(ge=0))
+    gaze_start: bool = False
+    gaze_start_window_deg: float = dataclasses.field(default=2.0, metadata=setting(gt=0))
+    gaze_start_duration_s: float = dataclasses.field(default=0.3, metadata=setting(gt=0))
+    gaze_start_timeout_s: float = dataclasses.field(default=5.0, metadata=setting(gt=0))
+
+
+@dataclasses.dataclass(frozen=True)
+class FreeViewingConfig(TaskSettings):
+    """The free-viewing task (the settings of :class:`TaskSettings`, and these).
+
+    Attributes
+    ----------
     image_duration_s : float
         How long each image stays on screen; shown for ``round(s * refresh_hz)`` frames.
     fixation_duration_s : float
@@ -156,23 +257,13 @@ class FreeViewingConfig:
         Drawn size relative to the image's native pixel size.
     repetitions : int
         How many times each image is shown.
-    seed : int or None
-        Seed of the trial order (and of the simulated participant); ``None`` draws one
-        and records it in ``session.json``.
-    drift_check_every : int
-        Drift check before every n-th trial (0 = never).
-    instructions : str
-        Text shown before the first trial.
     """
 
-    stimulus_set: Path = Path("stimuli.h5")
     image_duration_s: float = dataclasses.field(default=3.0, metadata=setting(gt=0))
     fixation_duration_s: float = dataclasses.field(default=1.0, metadata=setting(ge=0))
     iti_s: float = dataclasses.field(default=0.5, metadata=setting(ge=0))
     image_scale: float = dataclasses.field(default=1.0, metadata=setting(gt=0))
     repetitions: int = dataclasses.field(default=1, metadata=setting(ge=1))
-    seed: int | None = None
-    drift_check_every: int = dataclasses.field(default=0, metadata=setting(ge=0))
     instructions: str = (
         "Look at each picture freely, as you would look at a photograph.\n\n"
         "Keep your eyes on the cross between pictures.\n\nPress SPACE to start."

@@ -19,7 +19,7 @@ from ..protocol import (
 __all__ = ["TRACKER_KINDS", "NoTracker", "Tracker"]
 
 #: Allowed values of ``tracker.kind`` in a lab configuration.
-TRACKER_KINDS = ("eyelink", "simulated", "none")
+TRACKER_KINDS = ("eyelink", "simulated", "mouse", "none")
 
 
 class Tracker(abc.ABC):

@@ -1,16 +1,16 @@
-"""PsychoPy experiment scripts, one module per task, and the small runtime they share.
+"""PsychoPy tasks, one module per task, and the runtime they share.
 
 Importing this package does not import PsychoPy; a task imports it when it runs.
+:data:`TASKS` (in :mod:`tasks.registry`) lists the tasks; :func:`run_task` runs one.
 """
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .config import ConfigError, ExperimentConfig, LabConfig, load_config, load_lab_config
+from .registry import TASKS, get_task
 from .runtime.session import SessionAborted, SessionError, SessionExistsError
 
 __all__ = [
@@ -24,18 +24,12 @@ __all__ = [
     "get_task",
     "load_config",
     "load_lab_config",
+    "run_task",
 ]
 
-#: Task name (as on the command line and in ``[task] name``) -> module running it.
-TASKS: dict[str, str] = {"free-viewing": "tasks.free_viewing"}
 
+def run_task(config: ExperimentConfig[Any], **options: Any) -> Path:
+    """Run (or resume) a session of ``config``'s task: :func:`tasks.runtime.loop.run_task`."""
+    from .runtime.loop import run_task as run
 
-def get_task(name: str) -> Callable[..., Path]:
-    """The ``run`` function of the task called ``name``."""
-    if name not in TASKS:
-        raise ValueError(
-            f"Invalid value for the 'task' parameter. Allowed values are {sorted(TASKS)}, "
-            f"but got {name!r} instead."
-        )
-    module: Any = importlib.import_module(TASKS[name])
-    return module.run
+    return run(config, **options)

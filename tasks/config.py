@@ -21,10 +21,11 @@ from selectivity.config import (
     to_record,
 )
 
+from .registry import TASKS, task_settings
+
 __all__ = [
     "CALIBRATION_TYPES",
     "PARTICIPANT_KINDS",
-    "TASK_CONFIGS",
     "ConfigError",
     "DataConfig",
     "DisplayConfig",
@@ -270,12 +271,7 @@ class FreeViewingConfig(TaskSettings):
     )
 
 
-#: Task configuration classes by task name, as in ``[task] name`` and on the command line.
-#: A new task registers its frozen dataclass here; :func:`load_config` reads its ``[task]``
-#: table into it with the one loader (:func:`selectivity.config.from_table`).
-TASK_CONFIGS: dict[str, type] = {"free-viewing": FreeViewingConfig}
-
-#: The settings of one task (one of the classes in :data:`TASK_CONFIGS`).
+#: The settings of one task (the ``settings`` of a task in :data:`tasks.registry.TASKS`).
 TaskT = TypeVar("TaskT")
 
 
@@ -286,9 +282,9 @@ class ExperimentConfig(Generic[TaskT]):
     Attributes
     ----------
     task_name : str
-        A key of :data:`TASK_CONFIGS`.
+        A key of :data:`tasks.registry.TASKS`.
     task : dataclass
-        The task's settings, an instance of ``TASK_CONFIGS[task_name]``.
+        The task's settings, an instance of its task's ``settings`` class.
     lab : LabConfig
         The lab it runs in.
     path : Path
@@ -337,7 +333,7 @@ def load_config(
 
     A task file holds ``lab = "<lab file>"`` (relative to the task file) or inline
     ``[display]``/``[tracker]``/``[data]`` sections, and a ``[task]`` table with
-    ``name = "<task>"`` (a key of :data:`TASK_CONFIGS`) and the task's settings.
+    ``name = "<task>"`` (a key of :data:`tasks.registry.TASKS`) and the task's settings.
 
     Parameters
     ----------
@@ -364,9 +360,9 @@ def load_config(
         raise at.error(None, f"missing [task] table with the task's settings, got {settings!r}")
     settings = dict(settings)
     name = settings.pop("name", None)
-    if name not in TASK_CONFIGS:
-        raise at.child("task").error("name", choice_message(sorted(TASK_CONFIGS), name))
-    task: Any = from_table(TASK_CONFIGS[name], settings, at=at.child("task"))
+    if name not in TASKS:
+        raise at.child("task").error("name", choice_message(sorted(TASKS), name))
+    task: Any = from_table(task_settings(name), settings, at=at.child("task"))
     inline = {key: table[key] for key in lab_sections if key in table}
     if lab is not None:
         lab_config = load_lab_config(lab)

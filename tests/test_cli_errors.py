@@ -90,7 +90,7 @@ def test_a_bug_in_a_task_keeps_its_traceback(
 ) -> None:
     import tasks
 
-    monkeypatch.setattr(tasks, "get_task", lambda name: _bug)
+    monkeypatch.setattr(tasks, "run_task", _bug)
     config = repo_root / "configs" / "free_viewing_simulated.toml"
     with pytest.raises(KeyError, match="an injected bug"):
         main(["run", "free-viewing", "--config", str(config), "--participant", "01"])

@@ -68,11 +68,13 @@ class SimulatedObserver:
 
     Notes
     -----
-    The observer is read-only once made; :meth:`priority` returns the maps
-    normalised to sum 1, as read-only arrays.
+    The planted maps are read-only once made; :meth:`priority` returns them
+    normalised to sum 1, as read-only arrays. :meth:`focus` replaces an image's
+    priority for a while (a cued search: the gaze then goes to the target's region)
+    and leaves the planted map as it was (:meth:`planted`).
     """
 
-    __slots__ = ("_maps", "_params", "_pupil_area")
+    __slots__ = ("_focus", "_maps", "_params", "_pupil_area")
 
     def __init__(
         self,
@@ -94,6 +96,7 @@ class SimulatedObserver:
                 f"got {type(priority_maps).__name__}"
             )
         self._maps = {str(k): _normalised_map(k, v) for k, v in priority_maps.items()}
+        self._focus: dict[str, NDArray[np.float64]] = {}
         self._params = GazeParams(
             mean_fixation_ms=check_number("mean_fixation_ms", mean_fixation_ms, low=0, strict=True),
             fixation_shape=check_number("fixation_shape", fixation_shape, low=0, strict=True),
@@ -124,7 +127,23 @@ class SimulatedObserver:
         return self._pupil_area
 
     def priority(self, image_id: str) -> NDArray[np.float64]:
-        """The priority map of ``image_id``, shape (M, N), summing to 1 (read-only)."""
+        """Where the gaze goes on ``image_id`` now: its focus (:meth:`focus`) or its planted
+        map; shape (M, N), summing to 1 (read-only)."""
+        if image_id in self._focus:
+            return self._focus[image_id]
+        return self.planted(image_id)
+
+    def focus(self, image_id: str, priority: ArrayLike | None) -> None:
+        """Let the gaze on ``image_id`` follow ``priority`` (non-negative, any size, stretched
+        over the image) until the next call; None returns it to the planted map."""
+        if priority is None:
+            self._focus.pop(str(image_id), None)
+            return
+        self.planted(image_id)  # a known image
+        self._focus[str(image_id)] = _normalised_map(str(image_id), priority)
+
+    def planted(self, image_id: str) -> NDArray[np.float64]:
+        """The planted priority map of ``image_id``, shape (M, N), summing to 1 (read-only)."""
         try:
             return self._maps[image_id]
         except KeyError:

@@ -162,7 +162,7 @@ def _demo(args: argparse.Namespace) -> int:
 
 
 def _run_task(args: argparse.Namespace) -> int:
-    from tasks import ConfigError, get_task, load_config
+    from tasks import ConfigError, load_config, run_task
 
     config = load_config(args.config, lab=args.lab)
     if config.task_name != args.task:
@@ -170,7 +170,7 @@ def _run_task(args: argparse.Namespace) -> int:
             f"{args.config}: [task] name is {config.task_name!r}, but the command asks "
             f"for {args.task!r}"
         )
-    folder = get_task(args.task)(
+    folder = run_task(
         config,
         participant=args.participant,
         session=args.session,

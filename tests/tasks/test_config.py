@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
+import types
 from pathlib import Path
 
 import pytest
 
-from tasks.config import TASK_CONFIGS, ConfigError, load_config, load_lab_config
+from tasks.config import ConfigError, load_config, load_lab_config
+from tasks.registry import TASKS
 
 LAB = """
 [display]
@@ -151,7 +154,11 @@ def test_task_config_inline_lab_and_override(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "match"),
     [
-        pytest.param("[task]\n", r"\[task\] name: invalid value.*\['free-viewing'\]", id="no-name"),
+        pytest.param(
+            "[task]\n",
+            r"\[task\] name: invalid value.*\['free-viewing', 'object-search', 'saliency-search'\]",
+            id="no-name",
+        ),
         pytest.param('[task]\nname = "freeviewing"\n', r"but got 'freeviewing'", id="bad-name"),
         pytest.param(
             '[task]\nname = "free-viewing"\nduration = 3\n',
@@ -234,7 +241,11 @@ class _RatingConfig:
 def test_a_registered_task_loads_with_its_own_schema(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setitem(TASK_CONFIGS, "rating", _RatingConfig)
+    # a task is registered by its module (holding TASK) in tasks.registry.TASKS
+    module = types.ModuleType("rating_task")
+    module.TASK = types.SimpleNamespace(settings=_RatingConfig)  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "rating_task", module)
+    monkeypatch.setitem(TASKS, "rating", "rating_task")
     path = _write(tmp_path, "r.toml", '[task]\nname = "rating"\nscale = [0, 9]\n')
     config = load_config(path)
     assert config.task_name == "rating"

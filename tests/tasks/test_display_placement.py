@@ -9,8 +9,8 @@ import pytest
 
 from eyetracking.protocol import ImagePlacement, imgload_message
 from tasks.config import load_config
-from tasks.free_viewing import _image_stim
 from tasks.runtime.display import open_window
+from tasks.runtime.trial import image_stim
 
 pytestmark = pytest.mark.window
 
@@ -44,7 +44,7 @@ def test_image_pixels_appear_where_the_placement_says(
     place = ImagePlacement.centered(screen_px, size, scale=scale)
     with open_window(display, windowed=True, check_timing=False) as win:
         assert tuple(win.size) == tuple(screen_px)
-        stim = _image_stim(win, _test_image(*size), place, screen_px)
+        stim = image_stim(win, _test_image(*size), place, screen_px)
         win.clearBuffer()
         stim.draw()
         shot = np.asarray(win.getMovieFrame(buffer="back"))[:, :, :3].astype(int)

@@ -17,7 +17,8 @@ import pytest
 
 from eyetracking import read_asc
 from tasks.config import ExperimentConfig
-from tasks.free_viewing import FRAME_COLUMNS, TRIAL_COLUMNS, run
+from tasks.free_viewing import TASK, run
+from tasks.runtime.task import FRAME_COLUMNS
 
 pytestmark = pytest.mark.window
 
@@ -38,7 +39,7 @@ def test_full_session_files_agree(
     assert len(info["calibrations"]) == 1
 
     trials = pd.read_csv(folder / "trials.tsv", sep="\t")
-    assert list(trials.columns) == list(TRIAL_COLUMNS)
+    assert list(trials.columns) == list(TASK.trial_columns)
     assert list(trials["trial_id"]) == [1, 2, 3, 4, 5, 6]
     assert sorted(trials["image_id"]) == ["square", "square", "tall", "tall", "wide", "wide"]
     assert [t["image_id"] for t in info["schedule"]] == list(trials["image_id"])
@@ -49,8 +50,11 @@ def test_full_session_files_agree(
 
     frames = pd.read_csv(folder / "frames.tsv", sep="\t")
     assert list(frames.columns) == list(FRAME_COLUMNS)
-    assert len(frames) == 12
+    # every phase of every trial: fixation, image, inter-trial interval
+    assert len(frames) == 18
+    assert list(frames["phase"][:3]) == ["fixation", "image", "iti"]
     assert (frames["frames_shown"] == frames["frames_planned"]).all()
+    assert (trials["practice"] == 0).all() and (trials["block"] == 1).all()
 
     rec = read_asc(folder / "eye" / "01s1.asc")
     assert rec.display_size_px == (1024, 768)

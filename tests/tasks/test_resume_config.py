@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from tasks.config import ExperimentConfig
-from tasks.free_viewing import RESUME_FIXED, RESUME_FREE, run
+from tasks.free_viewing import run
 from tasks.runtime.session import Session, SessionAborted, SessionError, resume_changes
+from tasks.runtime.task import RESUME_FIXED, RESUME_FREE
 
 
 def _info(**task: object) -> dict:

@@ -63,7 +63,7 @@ def run_task(
         The task; default the registered task of ``config.task_name``.
     """
     if task is None:
-        from .. import get_task
+        from ..registry import get_task
 
         task = get_task(config.task_name)
     settings, lab = config.task, config.lab

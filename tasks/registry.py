@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["TASKS", "get_task", "task_settings"]
+__all__ = ["TASKS", "get_task", "task_settings", "task_summaries"]
 
 #: Task name (on the command line, in ``[task] name`` and as the session sub-folder) ->
 #: the module that defines it as ``TASK`` (a :class:`tasks.runtime.task.Task`). A new
@@ -36,3 +36,12 @@ def get_task(name: str) -> Any:
 def task_settings(name: str) -> type:
     """The settings dataclass of the task called ``name`` (see :func:`get_task`)."""
     return get_task(name).settings
+
+
+def task_summaries() -> dict[str, str]:
+    """Each task's one-line summary (the first line of its module's docstring), for help texts."""
+    out = {}
+    for name, module in TASKS.items():
+        doc = importlib.import_module(module).__doc__ or ""
+        out[name] = doc.strip().splitlines()[0] if doc.strip() else ""
+    return out

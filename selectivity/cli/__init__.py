@@ -24,6 +24,7 @@ networks attend to. Subcommands:
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of the ``selectivity`` command."""
     from tasks import TASKS
+    from tasks.registry import task_summaries
 
     parser = argparse.ArgumentParser(
         prog="selectivity",
@@ -91,6 +92,9 @@ def build_parser() -> argparse.ArgumentParser:
             "trial), frames.tsv and the tracker's file in eye/. Escape ends the session with "
             "everything saved; a session that stopped early continues with --resume."
         ),
+        epilog="tasks:\n"
+        + "\n".join(f"  {name:<18}{summary}" for name, summary in task_summaries().items()),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("task", choices=sorted(TASKS), help="task to run")
     run.add_argument(

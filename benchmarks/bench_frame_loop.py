@@ -6,13 +6,13 @@ Run (a real PsychoPy window; on a machine without a display, under Xvfb)::
     xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python benchmarks/bench_frame_loop.py --quick
     ... bench_frame_loop.py --frames 3000 --hz 60 144 240
 
-Method. A window (``winType="pyglet"``, ``checkTiming=False``, pixel units)
-shows a 512 x 512 ``ImageStim``. The loop under test is any function
-``show(stims, n)`` that returns an object with ``flips`` and ``onset_s``
-(:class:`tasks.runtime.display.FrameTiming`): today ``Presenter.show``; the
-runtime's ``TrialContext.show`` can be pointed at in the same way (see
-:func:`measure`). The window and the stimuli are wrapped so that every
-``win.flip()`` and every stimulus ``draw()`` is timed with
+Method. The runtime's window (``open_window``: ``winType="pyglet"``, pixel
+units; windowed, ``checkTiming=False``) shows a 512 x 512 ``ImageStim``. The
+loop under test is any function ``show(stims, n)`` that returns an object with
+``flips`` and ``onset_s`` (:class:`tasks.runtime.display.FrameTiming`): today
+``Presenter.show``; the runtime's ``TrialContext.show`` can be pointed at in
+the same way (see :func:`measure`). The window and the stimuli are wrapped so
+that every ``win.flip()`` and every stimulus ``draw()`` is timed with
 ``time.perf_counter``, and ``psychopy.core.wait`` (the pacing wait) likewise.
 
 1. Per-frame overhead: the loop's wall time minus the time inside flips,
@@ -52,7 +52,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from tasks.runtime.display import FrameTiming, Presenter
+from tasks.config import DisplayConfig
+from tasks.runtime.display import FrameTiming, Presenter, open_window
 
 #: A frame loop: show ``stims`` for ``n`` frames, return the flip times it recorded.
 Loop = Callable[[Sequence[Any], int], Any]
@@ -257,23 +258,18 @@ def measure(
 
 @contextlib.contextmanager
 def bench_window(size_px: tuple[int, int] = (1280, 1024)) -> Iterator[tuple[Any, list[Any]]]:
-    """A PsychoPy window (no timing check) and a 512 x 512 image stimulus on it."""
-    from psychopy import visual
+    """The runtime's window (:func:`open_window`: pyglet, no timing check) and a 512 x 512 image.
 
-    win = visual.Window(
-        size=list(size_px),
-        units="pix",
-        color=[0, 0, 0],
-        fullscr=False,
-        allowGUI=False,
-        checkTiming=False,
-        winType="pyglet",
-    )
-    try:
+    Opened through the runtime, which loads triton before OpenGL when it is installed:
+    a window opened otherwise makes a later torch import in the same process crash
+    Mesa's software renderer (see :func:`tasks.runtime.display.open_window`).
+    """
+    display = DisplayConfig(resolution_px=size_px, fullscreen=False, background=(0, 0, 0))
+    with open_window(display, windowed=True, check_timing=False) as win:
+        from psychopy import visual  # (after open_window: importing it starts OpenGL)
+
         texture = np.random.default_rng(0).uniform(-1, 1, (256, 256, 3))
         yield win, [visual.ImageStim(win, image=texture, size=(512, 512))]
-    finally:
-        win.close()
 
 
 def run(

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, Literal, TypeVar
 
 from eyetracking.screen import Screen
 from eyetracking.trackers.base import TRACKER_KINDS
@@ -218,6 +218,17 @@ class TaskSettings:
     break_every : int
         A break every n main trials as well (0 = only between blocks), showing how far
         the participant has come; SPACE goes on.
+    shuffle : {"within-block", "all", "none"}
+        Trial order (:func:`tasks.runtime.schedule.build_schedule`): each pass through the
+        items shuffled anew (blocks cut from that order), one permutation of all trials,
+        or the items' own order.
+    counterbalance : str or None
+        A field of the trials (e.g. ``"condition"``) whose values run in blocks, their
+        order from a balanced Latin square row chosen by the participant label's digits.
+    conditions : Path or None
+        A conditions table (TSV, or TOML with ``[[conditions]]``), relative to the
+        configuration file: every item runs once in every condition (its columns are
+        added to the trial).
     drift_check_every : int
         Drift check before every n-th trial (0 = never): Escape in it opens camera setup
         for a recalibration; each result is recorded in ``session.json``.
@@ -235,6 +246,9 @@ class TaskSettings:
     practice_trials: int = dataclasses.field(default=0, metadata=setting(ge=0))
     blocks: int = dataclasses.field(default=1, metadata=setting(ge=1))
     break_every: int = dataclasses.field(default=0, metadata=setting(ge=0))
+    shuffle: Literal["within-block", "all", "none"] = "within-block"
+    counterbalance: str | None = None
+    conditions: Path | None = None
     drift_check_every: int = dataclasses.field(default=0, metadata=setting(ge=0))
     gaze_start: bool = False
     gaze_start_window_deg: float = dataclasses.field(default=2.0, metadata=setting(gt=0))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 from typing import Any
 
@@ -12,14 +13,9 @@ from stimuli.stimulus_set import read_stimulus_set
 from ..config import ExperimentConfig
 from .display import Presenter, n_frames, open_window
 from .responses import PersonResponder, ResponseRequest
+from .schedule import breaks, build_schedule, read_conditions
 from .session import Session, SessionAborted
-from .setup import (
-    SIMULATION_TRUTH_SOURCE,
-    open_session,
-    open_session_tracker,
-    resolve_seed,
-    shuffled_schedule,
-)
+from .setup import SIMULATION_TRUTH_SOURCE, open_session, open_session_tracker, resolve_seed
 from .task import FRAME_COLUMNS, Task
 from .trial import TrialContext
 
@@ -79,7 +75,7 @@ def run_task(
         "stimuli": [
             {"image_id": str(r.id), "label": str(r.label)} for r in stimuli.table.itertuples()
         ],
-        "schedule": _schedule(items, practice, settings, seed),
+        "schedule": _schedule(items, practice, settings, seed, participant),
     }
     ses = open_session(
         config,
@@ -112,13 +108,13 @@ def run_task(
         responder = simulated if simulated is not None else PersonResponder(win, presenter.keyboard)
         ses.add_calibration(tracker.calibrate(win))
         _continue(presenter, responder, _text(win, screen, settings.instructions))
-        remaining = [t for t in ses.info["schedule"] if t["trial_id"] not in set(ses.done)]
-        n_main = sum(1 for t in ses.info["schedule"] if not t["practice"])
+        schedule = ses.info["schedule"]
+        pauses = _pauses(schedule, settings)
+        remaining = [t for t in schedule if t["trial_id"] not in set(ses.done)]
         for index, trial in enumerate(remaining):
-            previous = _previous(ses.info["schedule"], trial)
-            message = _between(trial, previous, settings, n_main)
-            if message is not None and (index > 0 or (previous or {}).get("practice")):
-                _continue(presenter, responder, _text(win, screen, message))
+            # after a resume the instructions were just shown: no break before the first trial
+            if trial["trial_id"] in pauses and index > 0:
+                _continue(presenter, responder, _text(win, screen, pauses[trial["trial_id"]]))
             _run_one(
                 task,
                 trial,
@@ -138,51 +134,38 @@ def run_task(
 
 
 def _schedule(
-    items: list[dict[str, Any]], practice: list[dict[str, Any]], settings: Any, seed: int
+    items: list[dict[str, Any]],
+    practice: list[dict[str, Any]],
+    settings: Any,
+    seed: int,
+    participant: str,
 ) -> list[dict[str, Any]]:
-    repetitions = int(getattr(settings, "repetitions", 1))
-    main = shuffled_schedule(items, repetitions=repetitions, seed=seed)
-    rng = np.random.default_rng((seed, 1))
-    n_practice = int(settings.practice_trials)
-    drawn = (
-        [dict(practice[int(i) % len(practice)]) for i in rng.permutation(max(n_practice, 1))][
-            :n_practice
-        ]
-        if practice
-        else []
+    """The session's trials (practice first), from the task's items and the settings."""
+    if settings.conditions is not None:
+        conditions = read_conditions(settings.conditions)
+        items = [{**item, **condition} for item in items for condition in conditions]
+    return build_schedule(
+        items,
+        seed=seed,
+        repetitions=int(getattr(settings, "repetitions", 1)),
+        blocks=int(settings.blocks),
+        practice=int(settings.practice_trials),
+        practice_items=practice,
+        shuffle=settings.shuffle,
+        counterbalance=settings.counterbalance,
+        participant=participant,
     )
-    trials: list[dict[str, Any]] = []
-    for spec in drawn:
-        trials.append(
-            {"trial_id": len(trials) + 1, "block": 0, "practice": 1, "repetition": 0, **spec}
-        )
-    n_blocks = int(settings.blocks)
-    for position, spec in enumerate(main):
-        block = 1 + position * n_blocks // max(len(main), 1)
-        body = {k: v for k, v in spec.items() if k != "trial_id"}
-        trials.append({"trial_id": len(trials) + 1, "block": block, "practice": 0, **body})
-    return trials
 
 
-def _previous(schedule: list[dict[str, Any]], trial: dict[str, Any]) -> dict[str, Any] | None:
-    position = trial["trial_id"] - 1
-    return schedule[position - 1] if position > 0 else None
-
-
-def _between(
-    trial: dict[str, Any], previous: dict[str, Any] | None, settings: Any, n_main: int
-) -> str | None:
-    """The text of a break or block change before ``trial``, or None."""
-    if previous is None or trial["practice"]:
-        return None
-    done = int(trial["trial_id"]) - 1 - int(settings.practice_trials)
-    if previous["practice"]:
-        return "That was the practice. The experiment starts now.\n\nPress SPACE to start."
-    if trial["block"] != previous["block"] or (
-        settings.break_every and done > 0 and done % settings.break_every == 0
-    ):
-        return f"Break: {done} of {n_main} trials done.\n\nPress SPACE to go on."
-    return None
+def _pauses(schedule: list[dict[str, Any]], settings: Any) -> dict[int, str]:
+    """``trial_id`` -> the text shown before it: the end of practice, and the breaks."""
+    out = breaks(schedule, every=settings.break_every or None)
+    for before, after in itertools.pairwise(schedule):
+        if before["practice"] and not after["practice"]:
+            out[after["trial_id"]] = (
+                "That was the practice. The experiment starts now.\n\nPress SPACE to start."
+            )
+    return out
 
 
 def _simulated_participant(config: ExperimentConfig[Any], stimuli: Any, seed: int) -> Any:

@@ -468,8 +468,9 @@ class SimulatedTracker(Tracker):
         p = self._params
         ppd = self.screen.px_per_deg
         away = self._fault("fixation", self.faults.fixation_timeouts)
-        start_xy = self._gaze_xy
+        # A participant who does not look: the eye stays 3 radii off the target.
         end_xy = (x + 3.0 * radius, y) if away else (x, y)
+        start_xy = end_xy if away else self._gaze_xy
         distance_deg = math.hypot(end_xy[0] - start_xy[0], end_xy[1] - start_xy[1]) / ppd
         latency_ms = 0.0
         if math.hypot(start_xy[0] - x, start_xy[1] - y) > radius or away:

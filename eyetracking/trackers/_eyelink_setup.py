@@ -217,7 +217,9 @@ def fetch_command(address: str, host_name: str, local: Path) -> str:
         f"import pylink; el = pylink.EyeLink({address!r}); "
         f"el.receiveDataFile({host_name!r}, {str(local)!r}); el.close()"
     )
-    return f"python -c {shlex.quote(code)}"
+    if any(c in code for c in '"$`\\!'):
+        return f"python -c {shlex.quote(code)}"
+    return f'python -c "{code}"'
 
 
 def transfer_failure_record(
@@ -241,7 +243,7 @@ def transfer_failure_record(
         )
     message = (
         f"The eye-tracker data file {host_file} could not be copied to {local_file} after "
-        f"{attempts} attempt(s): {error}. {where}: {command}"
+        f"{attempts} attempt(s): {error.rstrip('.')}. {where}: {command}"
     )
     return {
         "host_file": host_file,

@@ -1,4 +1,4 @@
-"""The per-trial EyeLink protocol through the simulated tracker and NoTracker: values, faults, read-back."""
+"""The per-trial EyeLink protocol through the simulated tracker and NoTracker, read back."""
 
 from __future__ import annotations
 
@@ -266,7 +266,7 @@ def test_failed_transfer_withholds_the_file_and_says_how_to_fetch_it(tmp_path: P
 
 
 def test_faults_can_be_injected_mid_session(tmp_path: Path) -> None:
-    t, clock = tracker(tmp_path)
+    t, _ = tracker(tmp_path)
     assert t.drift_check(None, 512, 384)["attempts"] == 1
     t.faults = SimulatedFaults(drift_failures=1)
     assert t.drift_check(None, 512, 384)["attempts"] == 2

@@ -142,7 +142,7 @@ class MouseTracker(Tracker):
             self.poll()
 
     def mouse_px(self) -> tuple[float, float]:
-        """The mouse position now, in screen pixels (origin top-left, y down)."""
+        """The mouse position now, in screen pixels (origin top-left, y down, pixel centres)."""
         if self._mouse is None:
             raise RuntimeError("The MouseTracker has no window: call attach(win) first")
         from psychopy.tools.monitorunittools import convertToPix
@@ -150,7 +150,8 @@ class MouseTracker(Tracker):
         pos = self._mouse.getPos()
         px = convertToPix(vertices=[0.0, 0.0], pos=pos, units=self._win.units, win=self._win)
         x, y = (float(v) for v in px)
-        return x + self.screen.width_px / 2, self.screen.height_px / 2 - y
+        # PsychoPy counts pixels up from the bottom row's edge: bottom row 0 is row H-1.
+        return x + self.screen.width_px / 2, self.screen.height_px / 2 - 1 - y
 
     def poll(self) -> tuple[float, float, float] | None:
         """Record one sample of the mouse now (while recording); ``(time_ms, x_px, y_px)``."""

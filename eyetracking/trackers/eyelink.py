@@ -11,7 +11,6 @@ from typing import Any
 
 from ..protocol import display_coords_message
 from ..screen import Screen
-from ._eyelink_results import calibration_values, drift_values, validation_accepted
 from ._eyelink_setup import (
     CALIBRATION_RESULTS,
     MAX_MESSAGE_BYTES,
@@ -25,6 +24,7 @@ from ._eyelink_setup import (
     setup_commands,
 )
 from ._fixation import check_fixation_options, fixation_result, wait_loop
+from ._host_text import calibration_values, drift_values, validation_accepted
 from ._observer import check_number
 from .base import Tracker, TrackerLinkLost
 

@@ -66,7 +66,7 @@ def test_defaults_fill_missing_keys(tmp_path: Path) -> None:
         pytest.param(
             '[tracker]\nkind = "tobii"\n',
             r"\[tracker\] kind: invalid value. Allowed values are \['eyelink', 'simulated', "
-            r"'none'\], but got 'tobii'",
+            r"'mouse', 'none'\], but got 'tobii'",
             id="tracker-kind",
         ),
         pytest.param(

@@ -10,18 +10,23 @@ from __future__ import annotations
 from typing import Any
 
 from ..screen import Screen
+from ._faults import SimulatedFaults
 from ._observer import SimulatedObserver
-from .base import TRACKER_KINDS, NoTracker, Tracker
+from .base import TRACKER_KINDS, NoTracker, Tracker, TrackerLinkLost
 from .eyelink import EyeLinkTracker
+from .mouse import MouseTracker
 from .simulated import SimulatedTracker
 
 __all__ = [
     "TRACKER_KINDS",
     "EyeLinkTracker",
+    "MouseTracker",
     "NoTracker",
+    "SimulatedFaults",
     "SimulatedObserver",
     "SimulatedTracker",
     "Tracker",
+    "TrackerLinkLost",
     "open_tracker",
 ]
 
@@ -37,15 +42,18 @@ def open_tracker(
     eye: str = "LEFT",
     observer: Any = None,
     seed: int | None = None,
+    faults: SimulatedFaults | None = None,
 ) -> Tracker:
     """Make the tracker a lab configuration asks for.
 
     Parameters
     ----------
-    kind : {"eyelink", "simulated", "none"}
+    kind : {"eyelink", "simulated", "mouse", "none"}
         ``"eyelink"`` needs ``pylink`` (``pip install sr-research-pylink``);
         ``"simulated"`` writes an EyeLink-format ASC file from a simulated
-        observer; ``"none"`` records nothing.
+        observer; ``"mouse"`` writes the same format with the mouse as the
+        gaze (:class:`MouseTracker`: give it the window with ``attach`` or
+        ``calibrate``); ``"none"`` records nothing.
     screen : Screen
         The display, for ``DISPLAY_COORDS`` and visual angles.
     address : str
@@ -62,6 +70,8 @@ def open_tracker(
         Drives the simulated gaze (simulated only).
     seed : int, optional
         Seed of the simulated gaze (simulated only).
+    faults : SimulatedFaults, optional
+        Failures to simulate (simulated only).
     """
     if kind == "eyelink":
         return EyeLinkTracker(
@@ -80,7 +90,10 @@ def open_tracker(
             calibration_type=calibration_type,
             eye=eye,
             seed=seed,
+            faults=faults,
         )
+    if kind == "mouse":
+        return MouseTracker(screen=screen)
     if kind == "none":
         return NoTracker()
     raise ValueError(

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import ipaddress
 import re
+import shlex
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +19,15 @@ __all__ = [
     "check_edf_stem",
     "check_message",
     "check_options",
+    "fetch_command",
     "free_path",
     "host_version",
     "import_pylink",
     "model_name",
     "receive_edf",
+    "receive_edf_retrying",
     "setup_commands",
+    "transfer_failure_record",
 ]
 
 #: Longest message EyeLink keeps whole: pylink documents 130 characters for
@@ -203,3 +209,78 @@ def receive_edf(connection: Any, host_name: str, eye_dir: Path) -> Path:
             "exist. The file is still on the Host PC: copy it from there."
         )
     return local
+
+
+def fetch_command(address: str, host_name: str, local: Path) -> str:
+    """A shell command that copies ``host_name`` from the Host PC at ``address`` to ``local``."""
+    code = (
+        f"import pylink; el = pylink.EyeLink({address!r}); "
+        f"el.receiveDataFile({host_name!r}, {str(local)!r}); el.close()"
+    )
+    if any(c in code for c in '"$`\\!'):
+        return f"python -c {shlex.quote(code)}"
+    return f'python -c "{code}"'
+
+
+def transfer_failure_record(
+    *, host_file: str, local_file: Path, attempts: int, error: str, address: str | None
+) -> dict[str, Any]:
+    """What ``session.json`` records of a data file left on the Host PC, and how to fetch it.
+
+    ``address`` None means a simulated tracker: the file then waits in
+    ``eye_dir`` under ``<name>.pending`` and ``fetch_command`` renames it.
+    """
+    if address is None:
+        pending = local_file.with_name(local_file.name + ".pending")
+        command = f"mv {shlex.quote(str(pending))} {shlex.quote(str(local_file))}"
+        where = f"The simulated tracker withheld it as {pending}"
+    else:
+        command = fetch_command(address, host_file, local_file)
+        where = (
+            f"{host_file} is still on the EyeLink Host PC ({address}), in its data folder. "
+            "Fetch it with EyeLink Data Viewer or the Host PC's file manager, or, with the "
+            "Host PC connected and no experiment running"
+        )
+    message = (
+        f"The eye-tracker data file {host_file} could not be copied to {local_file} after "
+        f"{attempts} attempt(s): {error.rstrip('.')}. {where}: {command}"
+    )
+    return {
+        "host_file": host_file,
+        "local_file": str(local_file),
+        "attempts": int(attempts),
+        "error": error,
+        "fetch_command": command,
+        "message": message,
+    }
+
+
+def receive_edf_retrying(
+    connection: Any,
+    host_name: str,
+    eye_dir: Path,
+    *,
+    attempts: int,
+    pause_s: float,
+    address: str,
+    sleep: Callable[[float], None] = time.sleep,
+) -> tuple[Path | None, dict[str, Any] | None]:
+    """:func:`receive_edf`, tried ``attempts`` times ``pause_s`` apart; never raises on failure.
+
+    Returns
+    -------
+    (Path or None, dict or None)
+        The local copy and None; or None and :func:`transfer_failure_record`.
+    """
+    error = ""
+    for attempt in range(1, attempts + 1):
+        try:
+            return receive_edf(connection, host_name, eye_dir), None
+        except (RuntimeError, OSError) as err:
+            error = str(err)
+            if attempt < attempts:
+                sleep(pause_s)
+    local = free_path(eye_dir / f"{Path(host_name).stem}.edf")
+    return None, transfer_failure_record(
+        host_file=host_name, local_file=local, attempts=attempts, error=error, address=address
+    )

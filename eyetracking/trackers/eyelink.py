@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import warnings
 from collections.abc import Callable
@@ -19,10 +20,13 @@ from ._eyelink_setup import (
     host_version,
     import_pylink,
     model_name,
-    receive_edf,
+    receive_edf_retrying,
     setup_commands,
 )
-from .base import Tracker
+from ._fixation import check_fixation_options, fixation_result, wait_loop
+from ._host_text import calibration_values, drift_values, validation_accepted
+from ._observer import check_number
+from .base import Tracker, TrackerLinkLost
 
 __all__ = ["MAX_MESSAGE_BYTES", "EyeLinkTracker"]
 
@@ -33,6 +37,13 @@ logger = logging.getLogger(__name__)
 _PAD_MS = 100
 #: ``trackerTime()`` returns 2**32 - 1 when there is no tracker clock.
 _NO_TIME = 4294967295.0
+#: pylink's value of a gaze coordinate that is missing (blink, lost pupil).
+_MISSING = -32768.0
+_LOST = (
+    "The link to the EyeLink Host PC is lost: check the Ethernet cable and that the Host PC "
+    "is on and in the EyeLink software. Finished trials and the EDF file on the Host PC are "
+    "kept; resume the session once the tracker is back."
+)
 
 
 class EyeLinkTracker(Tracker):
@@ -56,6 +67,16 @@ class EyeLinkTracker(Tracker):
         EyeLink calibration type.
     eye : {"LEFT", "RIGHT", "BOTH"}
         Eye(s) to record.
+    transfer_attempts : int
+        Tries of ``receiveDataFile`` in :meth:`close` before giving up (>= 1).
+    transfer_pause_s : float
+        Pause between those tries, seconds.
+
+    Attributes
+    ----------
+    transfer_failure : dict or None
+        After :meth:`close`, when the EDF file stayed on the Host PC: its name,
+        the error and the command that fetches it (see :class:`Tracker`).
 
     Notes
     -----
@@ -76,9 +97,20 @@ class EyeLinkTracker(Tracker):
         sample_rate_hz: int = 1000,
         calibration_type: str = "HV9",
         eye: str = "LEFT",
+        transfer_attempts: int = 3,
+        transfer_pause_s: float = 2.0,
     ) -> None:
         if not isinstance(screen, Screen):
             raise TypeError(f"The 'screen' parameter must be a Screen, got {type(screen).__name__}")
+        if not isinstance(transfer_attempts, int) or transfer_attempts < 1:
+            raise ValueError(
+                "Invalid value for the 'transfer_attempts' parameter. Allowed values are "
+                f"integers >= 1, but got {transfer_attempts!r} instead."
+            )
+        self.transfer_attempts = transfer_attempts
+        self.transfer_pause_s = check_number(
+            "transfer_pause_s", transfer_pause_s, low=0, strict=False
+        )
         check_options(
             address=address,
             dummy=dummy,
@@ -105,6 +137,8 @@ class EyeLinkTracker(Tracker):
         self._version_string = ""
         self._host_version = 0
         self._sample_rate_set = False
+        self._link_lost = False
+        self.transfer_failure: dict[str, Any] | None = None
 
     def open(self, eye_dir: Path, file_stem: str) -> None:
         """Connect, open ``<file_stem>.EDF`` on the Host PC and configure the tracker.
@@ -232,9 +266,17 @@ class EyeLinkTracker(Tracker):
         Returns
         -------
         dict
-            ``calibration_type``, ``result`` (``"ok"``, ``"poor"``, ``"failed"``,
-            ``"aborted"`` or ``"no result"``), ``result_code`` and ``message``
-            (the tracker's text on the last calibration or validation).
+            The keys of :meth:`Tracker.calibrate`. ``result`` and
+            ``result_code`` come from ``getCalibrationResult()``; ``message``
+            is ``getCalibrationMessage()``, the Host PC's text on the last
+            calibration or validation, and ``eyes`` holds what that text says
+            (ratings, average and maximum error, offset, and per-point
+            offsets when it lists ``VALIDATE`` lines). The full ``!CAL`` and
+            ``VALIDATE`` lines are always in the EDF file (``read_edf`` ->
+            ``Recording.validations`` and ``validation_points``).
+            ``accepted`` is True when the result is ``"ok"`` and no eye's
+            validation is ``POOR``; in dummy mode, where nothing can be
+            calibrated, it is True and ``note`` says why.
         """
         el = self._connection()
         self._use_window(win)
@@ -243,60 +285,192 @@ class EyeLinkTracker(Tracker):
             el.doTrackerSetup()
         except RuntimeError as err:
             el.exitCalibration()
+            self._raise_if_lost()
             raise RuntimeError(f"EyeLink camera setup / calibration failed: {err}") from err
         code = int(el.getCalibrationResult())
-        result = {
+        message = str(el.getCalibrationMessage() or "")
+        eyes = calibration_values(message)
+        validated = validation_accepted(eyes)
+        result: dict[str, Any] = {
             "calibration_type": self.calibration_type,
             "result": CALIBRATION_RESULTS.get(code, "unknown"),
+            "accepted": self.dummy or (code == 0 and validated is not False),
+            "eyes": eyes,
+            "message": message,
             "result_code": code,
-            "message": str(el.getCalibrationMessage() or ""),
         }
         if self.dummy:
             result["note"] = "dummy mode: no calibration was made"
         return result
 
-    def drift_check(self, win: Any, x_px: float, y_px: float) -> dict[str, Any]:
+    def drift_check(
+        self, win: Any, x_px: float, y_px: float, *, max_attempts: int = 3
+    ) -> dict[str, Any]:
         """Drift check on a target at ``(x_px, y_px)`` (screen pixels, origin top-left).
 
-        Esc during the check opens the Setup menu (to recalibrate); the check
-        is then repeated, as in SR Research's examples. Dummy mode has no
-        drift check (pylink raises "Invalid tracker mode"): it is skipped.
+        SR Research's loop: ``doDriftCorrect(x, y, 1, 0)`` draws the target and
+        waits for the operator to accept the fixation (Space or Enter on the
+        Host PC or here). Escape returns ``27``: camera setup then opens
+        (:meth:`calibrate`, whose result is kept) and the check is repeated,
+        at most ``max_attempts`` checks in all. ``allow_setup`` is 0 so that
+        this method, not pylink, opens the Setup menu and so knows the
+        recalibration's result. As on the EyeLink 1000 and later by default,
+        the offset is checked, not applied.
+
+        Dummy mode has no drift check (pylink raises "Invalid tracker mode"):
+        it is skipped, ``result`` is ``"skipped"`` and ``accepted`` True.
 
         Returns
         -------
         dict
-            ``x_px``, ``y_px``, ``result`` (``"ok"``, ``"failed"`` or ``"skipped"``),
-            ``result_code``, ``attempts`` and ``message`` (the tracker's text).
+            The keys of :meth:`Tracker.drift_check`; ``eyes`` and
+            ``offset_deg`` are read from ``getCalibrationMessage()`` (the
+            Host PC's ``DRIFTCORRECT ... OFFSET <deg> deg. <dx>,<dy> pix.``
+            text) and are empty / None where it holds no offset.
+
+        Raises
+        ------
+        TrackerLinkLost
+            If the link to the Host PC is gone.
         """
+        if not isinstance(max_attempts, int) or max_attempts < 1:
+            raise ValueError(
+                "Invalid value for the 'max_attempts' parameter. Allowed values are integers "
+                f">= 1, but got {max_attempts!r} instead."
+            )
         el = self._connection()
         self._use_window(win)
         x, y = round(float(x_px)), round(float(y_px))
-        out: dict[str, Any] = {"x_px": x, "y_px": y}
-        attempts = 0
-        while True:
-            attempts += 1
+        out: dict[str, Any] = {
+            "x_px": x,
+            "y_px": y,
+            "attempts": 0,
+            "recalibrated": False,
+            "calibrations": [],
+            "eyes": {},
+            "offset_deg": None,
+            "result_code": None,
+        }
+        code = self._pylink.ESC_KEY
+        while out["attempts"] < max_attempts:
+            out["attempts"] += 1
             try:
-                code = el.doDriftCorrect(x, y, 1, 1)
+                code = int(el.doDriftCorrect(x, y, 1, 0))
             except RuntimeError as err:
                 if self.dummy:
                     logger.info("EyeLink dummy mode: drift check skipped (%s).", err)
-                    return {**out, "result": "skipped", "attempts": attempts, "message": str(err)}
+                    return {**out, "result": "skipped", "accepted": True, "message": str(err)}
+                self._raise_if_lost()
                 raise RuntimeError(f"EyeLink drift check at ({x}, {y}) failed: {err}") from err
             if code != self._pylink.ESC_KEY:
                 break
+            if out["attempts"] < max_attempts:
+                out["calibrations"].append(self.calibrate(win))
+                out["recalibrated"] = True
+        if code not in (0, self._pylink.ESC_KEY):
+            self._raise_if_lost()
+        message = str(el.getCalibrationMessage() or "")
+        eyes = drift_values(message, default_eye=None if self.eye == "BOTH" else self.eye)
+        offsets = [e["offset_deg"] for e in eyes.values()]
         return {
             **out,
             "result": "ok" if code == 0 else "failed",
-            "result_code": int(code),
-            "attempts": attempts,
-            "message": str(el.getCalibrationMessage() or ""),
+            "accepted": code == 0,
+            "eyes": eyes,
+            "offset_deg": max(offsets) if offsets else None,
+            "result_code": code,
+            "message": message,
         }
+
+    def wait_for_fixation(
+        self,
+        win: Any,
+        x_px: float,
+        y_px: float,
+        *,
+        radius_px: float,
+        duration_s: float,
+        timeout_s: float,
+        draw: Callable[[], object] | None = None,
+    ) -> dict[str, Any]:
+        """Wait until the gaze rests on ``(x_px, y_px)``: the gaze-contingent trial start.
+
+        See :meth:`Tracker.wait_for_fixation`. The gaze is that of the newest
+        link sample (``getNewestSample()``) of the recorded eye, the left one
+        when both are recorded, in screen pixels, timed on the tracker clock.
+        Recording must be on. In dummy mode pylink has no samples: this
+        returns at once with ``result`` ``"no samples (dummy mode)"``.
+
+        Raises
+        ------
+        RuntimeError
+            If not recording.
+        """
+        options = check_fixation_options(x_px, y_px, radius_px, duration_s, timeout_s)
+        el = self._connection()
+        if not self._recording:
+            raise RuntimeError("wait_for_fixation needs recording on: call start_recording() first")
+        if self.dummy:
+            return fixation_result("no samples (dummy mode)", *options)
+        right = int(el.eyeAvailable()) == 1
+
+        def gaze(now_ms: float) -> tuple[float, float, float] | None:
+            sample = el.getNewestSample()
+            if sample is None:
+                return None
+            if right and sample.isRightSample():
+                data = sample.getRightEye()
+            elif not right and sample.isLeftSample():
+                data = sample.getLeftEye()
+            else:
+                return None
+            gx, gy = (float(v) for v in data.getGaze())
+            if _MISSING in (gx, gy) or abs(gx) > 1e7 or abs(gy) > 1e7:
+                return None
+            return float(sample.getTime()), gx, gy
+
+        x, y, radius, duration, timeout = options
+        return wait_loop(
+            win,
+            x_px=x,
+            y_px=y,
+            radius_px=radius,
+            duration_s=duration,
+            timeout_s=timeout,
+            draw=draw,
+            clock_ms=self.time_ms,
+            gaze=gaze,
+        )
+
+    def check_link(self) -> None:
+        """Raise :class:`TrackerLinkLost` if ``isConnected()`` says the Host PC is gone.
+
+        Dummy mode is always connected.
+        """
+        if self._link_lost:
+            raise TrackerLinkLost(_LOST)
+        if self._el is None:
+            return
+        self._raise_if_lost()
+
+    def _raise_if_lost(self) -> None:
+        if self._el is not None and not self.dummy:
+            try:
+                connected = self._el.isConnected()
+            except RuntimeError:
+                connected = 0
+            if not connected:
+                self._link_lost = True
+        if self._link_lost:
+            raise TrackerLinkLost(_LOST)
 
     def start_recording(self) -> None:
         """Record samples and events to the file and the link, with 100 ms lead-in.
 
         Raises
         ------
+        TrackerLinkLost
+            If the link to the Host PC is gone.
         RuntimeError
             If the tracker refuses to record or sends no data within 1 s.
         """
@@ -306,8 +480,10 @@ class EyeLinkTracker(Tracker):
         try:
             code = el.startRecording(1, 1, 1, 1)
         except RuntimeError as err:
+            self._raise_if_lost()
             raise RuntimeError(f"EyeLink could not start recording: {err}") from err
         if code:
+            self._raise_if_lost()
             raise RuntimeError(f"EyeLink could not start recording (error {code}).")
         self._recording = True
         if not el.waitForBlockStart(1000, 1, 0):
@@ -336,9 +512,12 @@ class EyeLinkTracker(Tracker):
             If ``text`` is empty, spans lines or is longer than
             :data:`MAX_MESSAGE_BYTES` (130) bytes in UTF-8, which EyeLink
             would cut.
+        TrackerLinkLost
+            If the message was refused because the link is gone.
         """
         code = self._connection().sendMessage(check_message(text))
         if code:
+            self._raise_if_lost()
             warnings.warn(f"EyeLink message {text!r} was not sent (error {code}).", stacklevel=2)
 
     def time_ms(self) -> float:
@@ -362,9 +541,16 @@ class EyeLinkTracker(Tracker):
         """Stop recording, close the EDF file, copy it into ``eye_dir`` and disconnect.
 
         Every step is tried even when an earlier one fails; the first error is
-        raised at the end. An existing local file is never overwritten: the
-        copy then gets a free name ``<stem>_<n>.edf`` and a warning says so.
-        Safe to call more than once.
+        raised at the end, unless the link is lost: then every failure is
+        logged and nothing is raised. An existing local file is never
+        overwritten: the copy then gets a free name ``<stem>_<n>.edf`` and a
+        warning says so. Safe to call more than once.
+
+        ``receiveDataFile`` is tried ``transfer_attempts`` times,
+        ``transfer_pause_s`` apart. When the EDF file still could not be
+        copied, nothing is raised: :attr:`transfer_failure` (also in
+        :meth:`settings`) names the file on the Host PC and holds the pylink
+        one-liner that fetches it later, and an error is logged.
 
         Returns
         -------
@@ -374,6 +560,8 @@ class EyeLinkTracker(Tracker):
         if self._closed:
             return list(self._files)
         self._closed = True
+        with contextlib.suppress(TrackerLinkLost):  # only to note the loss
+            self._raise_if_lost()
         steps: list[Callable[[], None]] = [
             self._stop_for_close,
             self._close_data_file,
@@ -388,7 +576,9 @@ class EyeLinkTracker(Tracker):
             except BaseException as err:
                 logger.error("Closing the EyeLink tracker: %s failed: %r", step.__name__, err)
                 errors.append(err)
-        if errors:
+        if errors and self._link_lost:
+            logger.warning("The EyeLink link was lost: %d closing step(s) failed.", len(errors))
+        elif errors:
             first = errors[0]
             for other in errors[1:]:
                 if hasattr(first, "add_note"):
@@ -417,7 +607,21 @@ class EyeLinkTracker(Tracker):
     def _receive_data_file(self) -> None:
         if self.dummy or self._edf_name is None or self._el is None or self._eye_dir is None:
             return
-        self._files.append(receive_edf(self._el, self._edf_name, self._eye_dir))
+        pylink = self._pylink
+        local, failure = receive_edf_retrying(
+            self._el,
+            self._edf_name,
+            self._eye_dir,
+            attempts=self.transfer_attempts,
+            pause_s=self.transfer_pause_s,
+            address=self.address,
+            sleep=lambda s: pylink.pumpDelay(round(s * 1000)),
+        )
+        if local is not None:
+            self._files.append(local)
+        else:
+            self.transfer_failure = failure
+            logger.error("%s", failure["message"] if failure else "EDF transfer failed")
 
     def _disconnect(self) -> None:
         el, self._el = self._el, None
@@ -443,6 +647,8 @@ class EyeLinkTracker(Tracker):
             eye=self.eye,
             edf_file=None if self.dummy else self._edf_name,
             local_files=[str(p) for p in self._files],
+            transfer_failure=self.transfer_failure,
+            link_lost=self._link_lost,
         )
         if self.dummy:
             settings["note"] = "pylink dummy mode: no eye data and no EDF file were recorded"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
 import re
@@ -16,12 +17,27 @@ import numpy as np
 from ..protocol import IMAGE_OFFSET, IMAGE_ONSET, ImagePlacement, display_coords_message
 from ..screen import Screen
 from . import _asc_writer as asc
-from ._eyelink_setup import check_message
-from ._gaze import GazeBlock, GazeParams, View, simulate_gaze
+from ._eyelink_setup import check_message, transfer_failure_record
+from ._faults import SimulatedFaults
+from ._fixation import check_fixation_options, wait_loop
+from ._gaze import (
+    SACCADE_INTERCEPT_MS,
+    SACCADE_MS_PER_DEG,
+    GazeBlock,
+    GazeParams,
+    View,
+    simulate_gaze,
+)
 from ._observer import SimulatedObserver, check_number, invalid_value
-from .base import Tracker
+from .base import Tracker, TrackerLinkLost
 
-__all__ = ["CALIBRATION_TYPES", "SAMPLE_RATES_HZ", "SimulatedObserver", "SimulatedTracker"]
+__all__ = [
+    "CALIBRATION_TYPES",
+    "SAMPLE_RATES_HZ",
+    "SimulatedFaults",
+    "SimulatedObserver",
+    "SimulatedTracker",
+]
 
 #: Sample rates an EyeLink 1000 Plus records at (2000 Hz with one eye only).
 SAMPLE_RATES_HZ = (250, 500, 1000, 2000)
@@ -30,6 +46,10 @@ CALIBRATION_TYPES = ("H3", "HV3", "HV5", "HV9", "HV13")
 _EYES = {"LEFT": ("L",), "RIGHT": ("R",), "BOTH": ("L", "R")}
 _STEM = re.compile(r"[A-Za-z0-9_]{1,8}")
 _OFFSET_MESSAGE = re.compile(r"(?:(-?\d+) )?(\S+)")
+_LOST = (
+    "The link to the (simulated) eye tracker is lost. Finished trials and the data file are "
+    "kept; resume the session."
+)
 
 
 def _calibration_targets(
@@ -66,6 +86,11 @@ def _rating(avg_deg: float, max_deg: float) -> str:
     return "FAIR" if avg_deg <= 1.0 and max_deg <= 1.5 else "POOR"
 
 
+def _message_texts(lines: list[str]) -> list[str]:
+    """The text of the ``MSG`` lines among ``lines``, without ``MSG``, tab and time."""
+    return [line.split(" ", 1)[1] for line in lines if line.startswith("MSG\t")]
+
+
 def _offset(screen: Screen, x: float, y: float, dx: float, dy: float) -> float:
     """Angle between screen points ``(x, y)`` and ``(x + dx, y + dy)``, in degrees."""
     xd, yd = screen.px_to_deg([x, x + dx], [y, y + dy])
@@ -100,6 +125,17 @@ class SimulatedTracker(Tracker):
         drawn, and :meth:`settings` reports it.
     clock : callable, optional
         Returns seconds; default :func:`time.perf_counter`. Tests pass a fake.
+    faults : SimulatedFaults, optional
+        Failures to simulate (drift checks, calibrations, fixation timeouts,
+        link loss, EDF transfer); none by default. Assign ``tracker.faults``
+        to inject new ones mid-session (their counts start then).
+
+    Attributes
+    ----------
+    transfer_failure : dict or None
+        After :meth:`close` with ``fail_transfer``: what EyeLink's record
+        would hold (see :class:`Tracker`), ``fetch_command`` renaming the
+        pending file.
 
     Notes
     -----
@@ -108,6 +144,12 @@ class SimulatedTracker(Tracker):
     floored to 1 ms (0.5 ms at 2000 Hz); samples fall on multiples of the
     sample interval. Calibration results are random but plausible; the
     simulated gaze itself carries no calibration error.
+
+    The gaze of :meth:`wait_for_fixation` is simulated on its own: the eye
+    stays where it last was (the screen centre at first) for one fixation
+    duration (gamma, as in the gaze model) plus a main-sequence saccade, then
+    holds the target with the observer's measurement noise. The recording
+    block's samples still show the screen centre before ``image_onset``.
     """
 
     kind = "simulated"
@@ -122,6 +164,7 @@ class SimulatedTracker(Tracker):
         eye: str = "LEFT",
         seed: int | None = None,
         clock: Callable[[], float] | None = None,
+        faults: SimulatedFaults | None = None,
     ) -> None:
         if not isinstance(screen, Screen):
             raise TypeError(f"screen must be an eyetracking.Screen, got {type(screen).__name__}")
@@ -139,6 +182,8 @@ class SimulatedTracker(Tracker):
             raise ValueError("EyeLink records at 2000 Hz with one eye only; got eye='BOTH'")
         if seed is not None and (not isinstance(seed, (int, np.integer)) or seed < 0):
             raise invalid_value("seed", "None or a non-negative integer", seed)
+        if faults is not None and not isinstance(faults, SimulatedFaults):
+            raise TypeError(f"faults must be a SimulatedFaults or None, got {faults!r}")
         if clock is not None and not callable(clock):
             raise TypeError(f"clock must be callable (returning seconds), got {clock!r}")
         if observer is None:
@@ -173,6 +218,35 @@ class SimulatedTracker(Tracker):
         self._warned: set[str] = set()
         self._rec: dict[str, Any] | None = None
         self._not_before = 0
+        self._link_lost = False
+        self._gaze_xy = (screen.width_px / 2, screen.height_px / 2)
+        self._counts.update(fixation=0)
+        self.transfer_failure: dict[str, Any] | None = None
+        self.faults = faults if faults is not None else SimulatedFaults()
+
+    @property
+    def faults(self) -> SimulatedFaults:
+        """The failures simulated from now on; assigning restarts their counts."""
+        return self._faults
+
+    @faults.setter
+    def faults(self, faults: SimulatedFaults) -> None:
+        if not isinstance(faults, SimulatedFaults):
+            raise TypeError(f"faults must be a SimulatedFaults, got {faults!r}")
+        self._faults = faults
+        kinds = ("drift", "calibration", "fixation", "trial", "message")
+        self._fault_counts = dict.fromkeys(kinds, 0)
+
+    def _fault(self, kind: str, allowed: int) -> bool:
+        """Count one more ``kind`` and say whether it is among the first ``allowed``."""
+        self._fault_counts[kind] += 1
+        return self._fault_counts[kind] <= allowed
+
+    def _lose_link(self) -> TrackerLinkLost:
+        """Lose the link now: the block in progress is written up to here."""
+        self._link_lost = True
+        self.stop_recording()
+        return TrackerLinkLost(_LOST)
 
     def _rng(self, purpose: int, index: int) -> np.random.Generator:
         return np.random.default_rng(np.random.SeedSequence(self.seed, spawn_key=(purpose, index)))
@@ -184,6 +258,8 @@ class SimulatedTracker(Tracker):
         os.fsync(self._file.fileno())
 
     def _require_open(self, action: str, *, idle: bool = False) -> None:
+        if self._link_lost:
+            raise TrackerLinkLost(f"Cannot {action}: {_LOST}")
         if self._file is None:
             state = "closed" if self._closed else "not open: call open(eye_dir, file_stem) first"
             raise RuntimeError(f"Cannot {action}: the SimulatedTracker is {state}")
@@ -226,9 +302,21 @@ class SimulatedTracker(Tracker):
         self._write([*header, asc.message_line(self._fmt, self._now(), coords)])
 
     def calibrate(self, win: Any) -> dict[str, Any]:
+        """Simulate calibration and validation; write EyeLink's ``!CAL`` and ``VALIDATE`` lines.
+
+        Returns
+        -------
+        dict
+            The keys of :meth:`Tracker.calibrate`, equal to what
+            ``read_asc`` reads back from the lines written (``calibrations``,
+            ``validations``, ``validation_points``); ``message`` holds those
+            lines' message texts. With a pending ``calibration_failures``
+            fault the validation is ``POOR`` and not accepted.
+        """
         self._require_open("calibrate", idle=True)
         rng = self._rng(1, self._counts["calibration"])
         self._counts["calibration"] += 1
+        poor = self._fault("calibration", self.faults.calibration_failures)
         targets = _calibration_targets(self.calibration_type, *self.screen.size_px)
         ppd = self.screen.px_per_deg
         centre = (self.screen.width_px / 2, self.screen.height_px / 2)
@@ -236,6 +324,9 @@ class SimulatedTracker(Tracker):
         for _ in self._eyes:
             # A systematic offset shared by the points, and scatter about it.
             bias = rng.normal(0.0, 0.1 * ppd, 2)
+            if poor:  # a 2-degree bias: EyeLink rates it POOR
+                angle = rng.uniform(0.0, 2.0 * math.pi)
+                bias = 2.0 * ppd * np.array([math.cos(angle), math.sin(angle)])
             offsets = np.round(bias + rng.normal(0.0, 0.15 * ppd, (len(targets), 2)), 1)
             errors = [
                 _offset(self.screen, x, y, dx, dy)
@@ -258,39 +349,172 @@ class SimulatedTracker(Tracker):
                     "points": points,
                 }
             )
-        self._write(
-            asc.calibration_lines(
-                self._fmt,
-                self._now(),
-                calibration_type=self.calibration_type,
-                eyes=self._eyes,
-                results=results,
-            )
+        lines = asc.calibration_lines(
+            self._fmt,
+            self._now(),
+            calibration_type=self.calibration_type,
+            eyes=self._eyes,
+            results=results,
         )
+        self._write(lines)
         names = [asc.EYE_NAMES[e] for e in self._eyes]
-        eyes = dict(zip(names, results, strict=True))
-        return {"calibration_type": self.calibration_type, "eyes": eyes}
+        accepted = all(r["validation"] in ("GOOD", "FAIR") for r in results)
+        return {
+            "calibration_type": self.calibration_type,
+            "result": "ok" if accepted else "poor",
+            "accepted": accepted,
+            "eyes": dict(zip(names, results, strict=True)),
+            "message": "\n".join(_message_texts(lines)),
+            "result_code": 0 if accepted else 1,
+        }
 
-    def drift_check(self, win: Any, x_px: float, y_px: float) -> dict[str, Any]:
+    def drift_check(
+        self, win: Any, x_px: float, y_px: float, *, max_attempts: int = 3
+    ) -> dict[str, Any]:
+        """Simulate SR Research's drift-check loop; write a ``DRIFTCORRECT`` line per eye per try.
+
+        Each try draws an offset per eye (SD 0.15 deg per axis); it is
+        accepted when every eye's offset is at most the faults'
+        ``max_drift_deg``. A rejected try (a pending ``drift_failures``
+        fault) stands for the operator pressing Escape: :meth:`calibrate`
+        runs, then the next try, at most ``max_attempts`` tries in all.
+
+        Returns
+        -------
+        dict
+            The keys of :meth:`Tracker.drift_check`, of the last try; the
+            ``DRIFTCORRECT`` lines read back through ``read_asc`` as
+            ``Recording.drift_checks`` (one row per eye per try).
+        """
         self._require_open("drift check", idle=True)
         for name, v in (("x_px", x_px), ("y_px", y_px)):
             check_number(name, v, low=-math.inf, strict=False)
-        rng = self._rng(2, self._counts["drift"])
-        self._counts["drift"] += 1
+        if not isinstance(max_attempts, int) or max_attempts < 1:
+            raise invalid_value("max_attempts", "integers >= 1", max_attempts)
         x, y = round(x_px), round(y_px)
-        offsets = []
-        for _ in self._eyes:
-            dx, dy = (round(float(v), 1) for v in rng.normal(0.0, 0.15 * self.screen.px_per_deg, 2))
-            offsets.append(
-                {"offset_deg": _offset(self.screen, x, y, dx, dy), "offset_px": [dx, dy]}
-            )
-        self._write(
-            asc.drift_correct_lines(
+        names = [asc.EYE_NAMES[e] for e in self._eyes]
+        calibrations: list[dict[str, Any]] = []
+        attempts, accepted, lines = 0, False, []
+        offsets: list[dict[str, Any]] = []
+        while attempts < max_attempts and not accepted:
+            attempts += 1
+            rng = self._rng(2, self._counts["drift"])
+            self._counts["drift"] += 1
+            failing = self._fault("drift", self.faults.drift_failures)
+            offsets = []
+            for _ in self._eyes:
+                d = rng.normal(0.0, 0.15 * self.screen.px_per_deg, 2)
+                if failing:
+                    d = d / max(float(np.hypot(*d)), 1e-9) * self.faults.drift_failure_deg
+                    d = d * self.screen.px_per_deg
+                dx, dy = (round(float(v), 1) for v in d)
+                offsets.append(
+                    {"offset_deg": _offset(self.screen, x, y, dx, dy), "offset_px": [dx, dy]}
+                )
+            lines = asc.drift_correct_lines(
                 self._fmt, self._now(), eyes=self._eyes, x_px=x, y_px=y, offsets=offsets
             )
+            self._write(lines)
+            accepted = all(o["offset_deg"] <= self.faults.max_drift_deg for o in offsets)
+            if not accepted and attempts < max_attempts:
+                calibrations.append(self.calibrate(win))
+        return {
+            "x_px": x,
+            "y_px": y,
+            "result": "ok" if accepted else "failed",
+            "accepted": accepted,
+            "attempts": attempts,
+            "recalibrated": bool(calibrations),
+            "calibrations": calibrations,
+            "eyes": dict(zip(names, offsets, strict=True)),
+            "offset_deg": max(o["offset_deg"] for o in offsets),
+            "message": "\n".join(_message_texts(lines)),
+            "result_code": 0 if accepted else 1,
+        }
+
+    def wait_for_fixation(
+        self,
+        win: Any,
+        x_px: float,
+        y_px: float,
+        *,
+        radius_px: float,
+        duration_s: float,
+        timeout_s: float,
+        draw: Callable[[], object] | None = None,
+    ) -> dict[str, Any]:
+        """Simulate the gaze-contingent trial start (see :meth:`Tracker.wait_for_fixation`).
+
+        The simulated eye leaves where it was one gamma-distributed fixation
+        duration (the observer's ``mean_fixation_ms`` and
+        ``fixation_shape``) plus a main-sequence saccade after the first
+        flip, then rests on the target with the observer's noise; with a
+        pending ``fixation_timeouts`` fault it stays 3 radii off the target
+        and the wait times out. Time runs on the tracker clock; with ``win``
+        None the loop paces itself at 60 Hz instead of flipping.
+
+        Raises
+        ------
+        RuntimeError
+            If not recording.
+        """
+        options = check_fixation_options(x_px, y_px, radius_px, duration_s, timeout_s)
+        self._require_open("wait for fixation")
+        if self._rec is None:
+            raise RuntimeError("wait_for_fixation needs recording on: call start_recording() first")
+        x, y, radius, duration, timeout = options
+        rng = self._rng(4, self._counts["fixation"])
+        self._counts["fixation"] += 1
+        p = self._params
+        ppd = self.screen.px_per_deg
+        away = self._fault("fixation", self.faults.fixation_timeouts)
+        # A participant who does not look: the eye stays 3 radii off the target.
+        end_xy = (x + 3.0 * radius, y) if away else (x, y)
+        start_xy = end_xy if away else self._gaze_xy
+        distance_deg = math.hypot(end_xy[0] - start_xy[0], end_xy[1] - start_xy[1]) / ppd
+        latency_ms = 0.0
+        if math.hypot(start_xy[0] - x, start_xy[1] - y) > radius or away:
+            dwell = rng.gamma(p.fixation_shape, p.mean_fixation_ms / p.fixation_shape)
+            latency_ms = max(p.min_fixation_ms, float(dwell))
+            latency_ms += SACCADE_MS_PER_DEG * distance_deg + SACCADE_INTERCEPT_MS
+        first: list[float] = []
+
+        def gaze(now_ms: float) -> tuple[float, float, float]:
+            if not first:
+                first.append(now_ms)
+            gx, gy = end_xy if now_ms - first[0] >= latency_ms else start_xy
+            nx, ny = rng.normal(0.0, p.noise_deg * ppd, 2)
+            return now_ms, gx + float(nx), gy + float(ny)
+
+        result = wait_loop(
+            win,
+            x_px=x,
+            y_px=y,
+            radius_px=radius,
+            duration_s=duration,
+            timeout_s=timeout,
+            draw=draw,
+            clock_ms=self.time_ms,
+            gaze=gaze,
+            idle=lambda: time.sleep(1 / 60),
         )
-        names = [asc.EYE_NAMES[e] for e in self._eyes]
-        return {"x_px": x, "y_px": y, "eyes": dict(zip(names, offsets, strict=True))}
+        if result["fixated"] or result["elapsed_s"] * 1000.0 >= latency_ms:
+            self._gaze_xy = end_xy
+        return result
+
+    def check_link(self) -> None:
+        """Raise :class:`TrackerLinkLost` once a simulated link loss happened."""
+        if self._link_lost:
+            raise TrackerLinkLost(_LOST)
+
+    def start_trial(self, trial_id: int | str) -> None:
+        """Send ``TRIALID``, unless the faults lose the link at this trial."""
+        self._require_open("start a trial")
+        n = self.faults.lose_link_at_trial
+        self._fault_counts["trial"] += 1
+        if n is not None and self._fault_counts["trial"] == n:
+            raise self._lose_link()
+        super().start_trial(trial_id)
 
     def start_recording(self) -> None:
         self._require_open("start recording", idle=True)
@@ -359,6 +583,10 @@ class SimulatedTracker(Tracker):
         self._require_open("send a message")
         # the same limits as EyeLink, so a task that runs simulated also runs in the lab
         text = check_message(text)
+        n = self.faults.lose_link_at_message
+        self._fault_counts["message"] += 1
+        if n is not None and self._fault_counts["message"] == n:
+            raise self._lose_link()
         tick = self._now()
         match = _OFFSET_MESSAGE.fullmatch(text)
         if match and match[2] in (IMAGE_ONSET, IMAGE_OFFSET):
@@ -402,14 +630,39 @@ class SimulatedTracker(Tracker):
             warnings.warn(text, stacklevel=3)
 
     def close(self) -> list[Path]:
+        """Write the block in progress and close the ASC file; safe to call twice.
+
+        After a simulated link loss this raises nothing and keeps the file as
+        it stands. With the ``fail_transfer`` fault the file is renamed
+        ``<stem>.asc.pending``, :attr:`transfer_failure` says so, and the list
+        returned is empty (as EyeLink's, whose EDF stayed on the Host PC).
+        """
         if self._file is None:
-            return [self._path] if self._path is not None else []
+            return self._local_files()
         try:
             self.stop_recording()
         finally:
             self._file.close()
             self._file, self._closed = None, True
-        return [self._path] if self._path is not None else []
+            if self.faults.fail_transfer and self._path is not None:
+                self._withhold(self._path)
+        return self._local_files()
+
+    def _withhold(self, path: Path) -> None:
+        pending = path.with_name(path.name + ".pending")
+        os.replace(path, pending)
+        self.transfer_failure = transfer_failure_record(
+            host_file=path.with_suffix(".EDF").name,
+            local_file=path,
+            attempts=1,
+            error="simulated transfer failure (SimulatedFaults.fail_transfer)",
+            address=None,
+        )
+
+    def _local_files(self) -> list[Path]:
+        if self._path is None or self.transfer_failure is not None:
+            return []
+        return [self._path]
 
     def settings(self) -> dict[str, Any]:
         return {
@@ -421,4 +674,7 @@ class SimulatedTracker(Tracker):
             "seed": self.seed,
             "clock_offset_ms": self._offset_ms,
             "observer": None if self.observer is None else self.observer.parameters(),
+            "faults": dataclasses.asdict(self.faults),
+            "link_lost": self._link_lost,
+            "transfer_failure": self.transfer_failure,
         }

@@ -10,7 +10,7 @@ import sys
 import textwrap
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pytest
@@ -20,7 +20,7 @@ pytest.importorskip(
 )
 import pylink
 
-from eyetracking import Screen, open_tracker
+from eyetracking import Screen, TrackerLinkLost, open_tracker
 from eyetracking.trackers._eyelink_setup import (
     free_path,
     host_version,
@@ -393,6 +393,171 @@ def test_receive_edf_says_where_the_file_still_is(tmp_path: Path) -> None:
         connection.close()
 
 
+# --- The trial protocol in dummy mode ------------------------------------------------------
+# Before the window tests: in one process, pylink's pumpDelay (start_recording) crashes
+# after an earlier tracker's closeGraphics (seen with pylink 2.2.596.0).
+
+
+class ProtocolEyeLink(RecordingEyeLink):
+    """Dummy connection whose Host PC answers are scripted by the test (dummy mode has none)."""
+
+    drift_codes: ClassVar[list[int]] = []
+    message = ""
+    connected = -1
+    send_code = 0
+    receive_ok_at = 0  # attempt that writes the file; 0 = never
+
+    def doDriftCorrect(self, *args: Any) -> Any:
+        self._note("doDriftCorrect", *args)
+        return self.drift_codes.pop(0)
+
+    def doTrackerSetup(self, *args: Any) -> Any:  # dummy's own spins without keys
+        self._note("doTrackerSetup")
+        return 0
+
+    def getCalibrationResult(self) -> Any:
+        return 0
+
+    def getCalibrationMessage(self) -> Any:
+        return self.message
+
+    def isConnected(self) -> Any:
+        return self.connected
+
+    def sendMessage(self, text: str, offset: int = 0) -> Any:
+        self._note("sendMessage", text)
+        return self.send_code
+
+    def receiveDataFile(self, host: str, local: str) -> Any:
+        self._note("receiveDataFile", host, local)
+        if sum(name == "receiveDataFile" for name, _ in self.calls) == self.receive_ok_at:
+            Path(local).write_bytes(b"EDF")
+            return 3
+        raise RuntimeError("link timeout")
+
+
+@pytest.fixture
+def host(monkeypatch: pytest.MonkeyPatch) -> list[ProtocolEyeLink]:
+    made: list[ProtocolEyeLink] = []
+
+    class Made(ProtocolEyeLink):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(pylink, "EyeLink", Made)
+    return made
+
+
+def _opened(tmp_path: Path, **kwargs: Any) -> EyeLinkTracker:
+    tracker = EyeLinkTracker(screen=SCREEN, dummy=True, transfer_pause_s=0, **kwargs)
+    tracker.open(tmp_path, "T01")
+    tracker._use_window = lambda win: None  # type: ignore[method-assign]  # no PsychoPy here
+    return tracker
+
+
+def test_drift_check_escape_recalibrates_then_repeats(
+    host: list[ProtocolEyeLink], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ProtocolEyeLink, "drift_codes", [pylink.ESC_KEY, 0])
+    monkeypatch.setattr(
+        ProtocolEyeLink,
+        "message",
+        "DRIFTCORRECT L LEFT  at 400,300  OFFSET 0.45 deg.  -3.0,12.5 pix.",
+    )
+    tracker = _opened(tmp_path)
+    result = tracker.drift_check(None, 400, 300)
+    names = _names(host[0].calls)
+    assert names.count("doDriftCorrect") == 2 and names.count("doTrackerSetup") == 1
+    assert ("doDriftCorrect", (400, 300, 1, 0)) in host[0].calls
+    assert result["accepted"] and result["result"] == "ok" and result["attempts"] == 2
+    assert result["recalibrated"] and len(result["calibrations"]) == 1
+    assert result["eyes"] == {"LEFT": {"offset_deg": 0.45, "offset_px": [-3.0, 12.5]}}
+    assert result["offset_deg"] == 0.45
+    monkeypatch.setattr(ProtocolEyeLink, "drift_codes", [pylink.ESC_KEY] * 2)
+    failed = tracker.drift_check(None, 400, 300, max_attempts=2)
+    assert failed["result"] == "failed" and not failed["accepted"] and failed["attempts"] == 2
+    tracker.close()
+
+
+def test_calibration_message_becomes_values(
+    host: list[ProtocolEyeLink], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    text = (
+        "!CAL VALIDATION HV9 R RIGHT POOR ERROR 1.41 avg. 2.87 max  OFFSET 0.20 deg. 3.1,-4.2 pix."
+    )
+    monkeypatch.setattr(ProtocolEyeLink, "message", text)
+    tracker = _opened(tmp_path, eye="RIGHT")
+    tracker.dummy = False  # judge the scripted answer as a real tracker's
+    result = tracker.calibrate(None)
+    tracker.dummy = True
+    right = result["eyes"]["RIGHT"]
+    assert (right["validation"], right["error_avg_deg"], right["error_max_deg"]) == (
+        "POOR",
+        1.41,
+        2.87,
+    )
+    assert right["offset_px"] == [3.1, -4.2] and result["message"] == text
+    assert result["result"] == "ok" and result["accepted"] is False  # a POOR validation
+    tracker.close()
+
+
+def test_wait_for_fixation_in_dummy_mode_returns_at_once(host: list, tmp_path: Path) -> None:
+    tracker = _opened(tmp_path)
+    with pytest.raises(RuntimeError, match="start_recording"):
+        tracker.wait_for_fixation(None, 400, 300, radius_px=30, duration_s=0.2, timeout_s=5)
+    tracker.start_recording()
+    result = tracker.wait_for_fixation(None, 400, 300, radius_px=30, duration_s=0.2, timeout_s=5)
+    assert result["result"] == "no samples (dummy mode)" and result["n_frames"] == 0
+    tracker.close()
+
+
+def test_failed_edf_transfer_is_retried_then_recorded(
+    host: list[ProtocolEyeLink], tmp_path: Path
+) -> None:
+    tracker = _opened(tmp_path, transfer_attempts=3)
+    tracker.dummy = False  # dummy mode makes no file and skips the transfer
+    assert tracker.close() == []  # raises nothing
+    assert _names(host[0].calls).count("receiveDataFile") == 3
+    failure = tracker.transfer_failure
+    assert failure is not None and tracker.settings()["transfer_failure"] == failure
+    assert failure["host_file"] == "T01.EDF" and failure["attempts"] == 3
+    assert failure["local_file"] == str(tmp_path / "T01.edf")
+    assert "link timeout" in failure["error"]
+    command = failure["fetch_command"]
+    assert "pylink.EyeLink('100.1.1.1')" in command
+    assert f"receiveDataFile('T01.EDF', '{tmp_path / 'T01.edf'}')" in command
+    assert command in failure["message"] and "Data Viewer" in failure["message"]
+
+
+def test_edf_transfer_succeeding_on_a_retry(
+    host: list[ProtocolEyeLink], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ProtocolEyeLink, "receive_ok_at", 2)
+    tracker = _opened(tmp_path)
+    tracker.dummy = False
+    assert tracker.close() == [tmp_path / "T01.edf"]
+    assert tracker.transfer_failure is None
+
+
+def test_link_loss_is_detected_and_closing_keeps_quiet(
+    host: list[ProtocolEyeLink], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tracker = _opened(tmp_path)
+    tracker.dummy = False
+    tracker.check_link()  # connected
+    monkeypatch.setattr(ProtocolEyeLink, "connected", 0)
+    monkeypatch.setattr(ProtocolEyeLink, "send_code", -1)
+    with pytest.raises(TrackerLinkLost, match="Ethernet"):
+        tracker.check_link()
+    with pytest.raises(TrackerLinkLost):
+        tracker.send_message("TRIALID 4")
+    monkeypatch.setattr(RecordingEyeLink, "fail", "closeDataFile")  # would raise, link up
+    assert tracker.close() == []  # raises nothing after link loss
+    assert tracker.settings()["link_lost"] is True
+    assert tracker.transfer_failure is not None
+
+
 # --- In a real PsychoPy window (Xvfb under pytest-xvfb) -----------------------------------
 
 
@@ -516,7 +681,7 @@ _CALIBRATE = textwrap.dedent(
     import json, sys
     from pathlib import Path
     from psychopy import visual
-    from eyetracking import Screen, open_tracker
+    from eyetracking import Screen, TrackerLinkLost, open_tracker
 
     win = visual.Window(size=(800, 600), units="pix", fullscr=False, checkTiming=False)
     screen = Screen(800, 600, width_cm=40.0, distance_cm=60.0)

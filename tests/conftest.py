@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import importlib.util
 import os
 import sys
 import tempfile
@@ -13,6 +14,11 @@ import pytest
 # PsychoPy writes preferences to ~/.psychopy3 on import: keep the tests out of the user's home.
 os.environ["HOME"] = tempfile.mkdtemp(prefix="selectivity-test-home-")
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+# Mesa's software OpenGL (Xvfb) and triton each bring an LLVM: triton loaded after a window
+# opened crashes the process (tasks.runtime.display loads it first for the same reason).
+if importlib.util.find_spec("triton") is not None:
+    import triton  # noqa: F401
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"

@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 import itertools
+import sys
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from eyetracking.trackers import TrackerLinkLost
 from stimuli.stimulus_set import read_stimulus_set
 
 from ..config import ExperimentConfig
 from .display import Presenter, n_frames, open_window
 from .responses import PersonResponder, ResponseRequest
 from .schedule import breaks, build_schedule, read_conditions
-from .session import Session, SessionAborted
+from .session import Session, SessionAborted, SessionPaused
 from .setup import SIMULATION_TRUTH_SOURCE, open_session, open_session_tracker, resolve_seed
 from .task import FRAME_COLUMNS, Task
 from .trial import TrialContext
@@ -111,24 +113,27 @@ def run_task(
         schedule = ses.info["schedule"]
         pauses = _pauses(schedule, settings)
         remaining = [t for t in schedule if t["trial_id"] not in set(ses.done)]
-        for index, trial in enumerate(remaining):
-            # after a resume the instructions were just shown: no break before the first trial
-            if trial["trial_id"] in pauses and index > 0:
-                _continue(presenter, responder, _text(win, screen, pauses[trial["trial_id"]]))
-            _run_one(
-                task,
-                trial,
-                ses,
-                win,
-                presenter,
-                tracker,
-                responder,
-                simulated,
-                screen,
-                settings,
-                stimuli,
-                seed,
-            )
+        try:
+            for index, trial in enumerate(remaining):
+                # after a resume the instructions were just shown: no break before the first trial
+                if trial["trial_id"] in pauses and index > 0:
+                    _continue(presenter, responder, _text(win, screen, pauses[trial["trial_id"]]))
+                _run_one(
+                    task,
+                    trial,
+                    ses,
+                    win,
+                    presenter,
+                    tracker,
+                    responder,
+                    simulated,
+                    screen,
+                    settings,
+                    stimuli,
+                    seed,
+                )
+        except TrackerLinkLost as lost:
+            _link_lost(ses, presenter, win, screen, lost)
         _show_for(presenter, _text(win, screen, "Thank you!"), n_frames(0.5, hz))
     return ses.folder
 
@@ -211,6 +216,53 @@ def _continue(presenter: Presenter, responder: Any, stim: Any) -> None:
             return
 
 
+def _link_lost(ses: Session, presenter: Presenter, win: Any, screen: Any, lost: Exception) -> None:
+    """Tell the experimenter, keep everything, and end the session as ``paused``."""
+    text = (
+        "The eye tracker's connection was lost.\n\nEvery finished trial and the eye data "
+        "recorded so far are kept. Reconnect the tracker, then continue this session with "
+        "--resume.\n\nThe session ends now."
+    )
+    ses.update(link_lost={"after_trials": len(ses.done), "error": str(lost)})
+    print(f"selectivity: {text.splitlines()[0]} {len(ses.done)} trials are saved in {ses.folder}; "
+          "continue with --resume.", file=sys.stderr)  # fmt: skip
+    stim = _text(win, screen, text)
+    presenter.show([stim], n_frames(2.0, presenter.refresh_hz))
+    raise SessionPaused(f"tracker link lost: {lost}") from None
+
+
+def _gaze_start(tid: int, ses: Session, win: Any, tracker: Any, screen: Any, settings: Any) -> None:
+    """Start the trial once the gaze holds the fixation point; after a timeout a drift check
+    (which recalibrates when it fails), then one more wait; every attempt is recorded."""
+    from psychopy import visual
+
+    x, y = screen.width_px / 2.0, screen.height_px / 2.0
+    cross = visual.ShapeStim(
+        win, vertices="cross", size=round(0.5 * screen.px_per_deg), fillColor="black",
+        lineColor="black", units="pix",
+    )  # fmt: skip
+    attempts = []
+    for attempt in range(2):
+        result = tracker.wait_for_fixation(
+            win,
+            x,
+            y,
+            radius_px=settings.gaze_start_window_deg * screen.px_per_deg,
+            duration_s=settings.gaze_start_duration_s,
+            timeout_s=settings.gaze_start_timeout_s,
+            draw=cross.draw,
+        )
+        attempts.append(dict(result))
+        if result.get("result") != "timeout" or attempt == 1:
+            break
+        tracker.stop_recording()
+        attempts.append({"drift_check": tracker.drift_check(win, x, y)})
+        tracker.start_recording()
+    ses.update(
+        gaze_starts=[*ses.info.get("gaze_starts", []), {"trial_id": tid, "attempts": attempts}]
+    )
+
+
 def _run_one(
     task: Task,
     trial: dict[str, Any],
@@ -237,8 +289,11 @@ def _run_one(
         )
     if simulated is not None:
         simulated.reseed(tid)
+    tracker.check_link()
     tracker.start_trial(tid)
     tracker.start_recording()
+    if settings.gaze_start:
+        _gaze_start(tid, ses, win, tracker, screen, settings)
     ctx = TrialContext(
         win=win,
         presenter=presenter,

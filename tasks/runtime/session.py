@@ -22,6 +22,7 @@ __all__ = [
     "SessionAborted",
     "SessionError",
     "SessionExistsError",
+    "SessionPaused",
     "TsvAppender",
     "resume_changes",
     "session_folder",
@@ -40,6 +41,11 @@ class SessionExistsError(SessionError):
 
 class SessionAborted(Exception):  # noqa: N818 - it is a normal way out, not an error
     """The experimenter pressed Escape: end the session cleanly, keeping everything saved."""
+
+
+class SessionPaused(SessionAborted):
+    """The session cannot go on now (the tracker's link was lost): end it cleanly as
+    ``paused``, everything kept, to be continued with ``--resume``."""
 
 
 def session_folder(data_root: Path, participant: str, session: str, task: str) -> Path:
@@ -207,8 +213,9 @@ class Session:
     """A session folder, opened for a new session or to resume an interrupted one.
 
     Use it as a context manager: leaving the block writes the final status to
-    ``session.json`` (``completed``, ``aborted`` after Escape, or ``crashed`` with
-    the error), and Escape (:class:`SessionAborted`) is swallowed after saving.
+    ``session.json`` (``completed``, ``aborted`` after Escape, ``paused`` when the
+    tracker's link was lost, or ``crashed`` with the error), and Escape
+    (:class:`SessionAborted`) is swallowed after saving.
 
     Parameters
     ----------
@@ -366,6 +373,9 @@ class Session:
         self.frames.close()
         if exc_type is None:
             status = "completed"
+        elif issubclass(exc_type, SessionPaused):
+            status = "paused"
+            self.info["paused_because"] = str(exc)
         elif issubclass(exc_type, (SessionAborted, KeyboardInterrupt)):
             status = "aborted"
         else:

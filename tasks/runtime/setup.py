@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import secrets
+import sys
 from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -194,6 +195,11 @@ def open_session_tracker(
     finally:
         files = tracker.close()
         session.add_eye_files(files)
+        failure = getattr(tracker, "transfer_failure", None)
+        if failure:
+            # the data file stayed on the tracker: say where it is and how to fetch it
+            session.update(eye_transfer_failure=dict(failure))
+            print(f"selectivity: {failure.get('message', failure)}", file=sys.stderr)
 
 
 def simulated_observer(stimulus_set: Any, *, ids: Sequence[str]) -> Any:

@@ -29,7 +29,7 @@ def _participant(**kwargs: float) -> SimulatedParticipant:
 
 def _answers(sim: SimulatedParticipant, request: ResponseRequest, n: int = N) -> list:
     out = []
-    for i in range(n):
+    for _i in range(n):
         sim.begin(request, 10.0)
         answer = sim.poll(math.inf)
         assert answer is not None and sim.poll(math.inf) is None  # one answer per request

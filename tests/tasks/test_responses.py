@@ -57,7 +57,9 @@ def _respond(rig: Any, request: ResponseRequest, actions: list[Any], stims=(), *
     win, presenter, responder = rig
     ctx = context(win, presenter, responder, {})
     sender = Sender(actions)
-    response = ctx.respond("respond", list(stims), request, on_first_flip=[sender.started], **frames)
+    response = ctx.respond(
+        "respond", list(stims), request, on_first_flip=[sender.started], **frames
+    )
     ctx.end()
     sender.join()
     return ctx, response, sender.sent
@@ -110,7 +112,7 @@ def test_a_key_pressed_before_the_onset_flip_is_discarded_one_after_it_kept(rig:
 
     from psychopy import core
 
-    win, presenter, responder = rig
+    _win, presenter, responder = rig
     request = ResponseRequest("keys", keys=("a", "b"))
     subprocess.run(["xdotool", "key", "a"], check=True)
     core.wait(0.2)  # delivered before the onset flip
@@ -203,7 +205,7 @@ def test_choice_among_images_by_click(rig: Any) -> None:
     images = [rng.integers(0, 255, (40, 60, 3), dtype=np.uint8) for _ in range(3)]
     layout = choice_options(win, SCREEN, ("a", "b", "c"), images=images, box_width_px=100)
     assert len(layout.stims) == 3 * 3  # a box, an image and a key number each
-    left, top, width, height = layout.boxes[2]
+    left, top, _width, _height = layout.boxes[2]
     click = ["mousemove", "--window", window_id(win), str(int(left + 10)), str(int(top + 10))]
     _, response, sent = _respond(
         rig, layout.request(), [(0.05, [*click, "click", "1"])], layout.stims, max_frames=180

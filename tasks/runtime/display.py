@@ -14,7 +14,7 @@ import numpy as np
 from ..config import DisplayConfig
 from .session import SessionAborted
 
-__all__ = ["FrameTiming", "Presenter", "n_frames", "open_window"]
+__all__ = ["FrameTiming", "Presenter", "key_presses", "n_frames", "open_window"]
 
 
 def n_frames(duration_s: float, refresh_hz: float) -> int:
@@ -22,6 +22,34 @@ def n_frames(duration_s: float, refresh_hz: float) -> int:
     if duration_s <= 0:
         return 0
     return max(1, round(duration_s * refresh_hz))
+
+
+def key_presses(keyboard: Any, keys: Sequence[str]) -> list[Any]:
+    """Every press of ``keys`` since the last call, held or already released, oldest first.
+
+    PsychoPy's ``Keyboard.getKeys(waitRelease=False)`` returns only keys that are still
+    down when it is called: a key pressed and released within one frame (a quick tap)
+    is left out, and ``waitRelease=True`` would report a held key only once released.
+    Both are asked for here. A key still held is reported once now and may come back
+    (the same press, same ``tDown``) once released: callers that must not count it
+    twice remember the presses they have seen.
+
+    Parameters
+    ----------
+    keyboard : psychopy.hardware.keyboard.Keyboard
+        The keyboard.
+    keys : sequence of str
+        PsychoPy key names.
+
+    Returns
+    -------
+    list of psychopy.hardware.keyboard.KeyPress
+        With ``name`` and ``tDown`` (key-down time on the clock of ``win.flip()``).
+    """
+    held = keyboard.getKeys(keyList=list(keys), waitRelease=False, clear=True)
+    released = keyboard.getKeys(keyList=list(keys), waitRelease=True, clear=True)
+    unique = {id(k): k for k in [*held, *released]}
+    return sorted(unique.values(), key=lambda k: float(k.tDown))
 
 
 def _load_triton_before_opengl() -> None:
@@ -203,7 +231,7 @@ class Presenter:
 
     def check_escape(self) -> None:
         """Raise :class:`SessionAborted` when Escape was pressed."""
-        if self.keyboard.getKeys(keyList=["escape"], waitRelease=False, clear=True):
+        if key_presses(self.keyboard, ["escape"]):
             raise SessionAborted("Escape pressed")
 
     def show(
@@ -237,8 +265,7 @@ class Presenter:
             for stim in stims:
                 stim.draw()
             self.flip()
-            pressed = self.keyboard.getKeys(keyList=[*keys, "escape"], waitRelease=False)
-            for key in pressed:
+            for key in key_presses(self.keyboard, [*keys, "escape"]):
                 if key.name == "escape":
                     raise SessionAborted("Escape pressed")
                 return str(key.name)

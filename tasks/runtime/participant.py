@@ -11,13 +11,19 @@ requests):
   (0..1, how much the stimulus supports the right answer as the task computes it
   from the planted map), the right answer comes with probability
   ``1/m + (1 - 1/m) * e`` (chance at e = 0, always right at e = 1); otherwise one of
-  the wrong answers, uniformly. Without a right answer, a uniform pick.
+  the wrong answers, uniformly. Without a right answer, a uniform pick; without an
+  ``evidence``, e = 1. A choice with option boxes is answered by a click at the
+  chosen box's centre, otherwise by its number key.
 * Ratings on ``n`` points: ``1 + (n - 1) * e`` plus Gaussian noise of SD
-  ``rating_sd`` (0.6 points), rounded and clipped to the scale.
+  ``rating_sd`` (0.6 points), rounded and clipped to the scale (without an
+  ``evidence``, e = 0.5: the middle of the scale).
 * Clicks: a pixel drawn with probability proportional to the request's ``target``
   map (the searched region), or else to the planted map of the image, plus Gaussian
   motor noise of SD ``click_sd_deg`` (0.3 degrees), converted to screen pixels
-  through the image placement.
+  through the image placement (the point is uniform inside the drawn pixel, so
+  without noise the click maps back to the drawn pixel).
+* Times: an answer is given at its model time (``Answer.time_s`` = onset + RT),
+  between frames like a real key press, and returned at the first frame after it.
 * Gaze: the :class:`eyetracking.SimulatedObserver` of the planted maps drives the
   simulated tracker; :meth:`look_for` replaces the priority of an image for the next
   trial (a searched target's region).
@@ -37,6 +43,12 @@ from eyetracking.trackers import SimulatedObserver
 from .responses import Answer, ResponseRequest
 
 __all__ = ["SimulatedParticipant"]
+
+#: Tags this participant's random streams apart from the runtime's, which are seeded
+#: with the same session seed (the schedule: ``seed``; a trial's ``ctx.rng``:
+#: ``(seed, trial_id)``): the answers must not reuse the draws that, say, placed the
+#: right option.
+_STREAM = 0x5E1EC7
 
 
 class SimulatedParticipant:
@@ -77,7 +89,7 @@ class SimulatedParticipant:
         self.continue_s = float(continue_s)
         self.rating_sd = float(rating_sd)
         self.click_sd_deg = float(click_sd_deg)
-        self._rng = np.random.default_rng(self.seed)
+        self._rng = np.random.default_rng((self.seed, _STREAM))
         self._pending: Answer | None = None
 
     def parameters(self) -> dict[str, Any]:
@@ -94,8 +106,14 @@ class SimulatedParticipant:
         }
 
     def reseed(self, trial_id: int) -> None:
-        """Draw a trial's answers from its own stream, so a resumed session answers alike."""
-        self._rng = np.random.default_rng((self.seed, int(trial_id)))
+        """Draw a trial's answers from its own stream, so a resumed session answers alike.
+
+        The stream depends on the seed and ``trial_id`` only (not on the trials
+        before), and differs from the trial's ``ctx.rng``; an answer still pending
+        from before is dropped.
+        """
+        self._rng = np.random.default_rng((self.seed, int(trial_id), _STREAM))
+        self._pending = None
 
     def planted(self, image_id: str) -> NDArray[np.float64]:
         """The planted map of an image (sums to 1)."""

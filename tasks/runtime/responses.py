@@ -24,10 +24,16 @@ from eyetracking.protocol import ImagePlacement
 __all__ = [
     "RESPONSE_KINDS",
     "Answer",
+    "OptionLayout",
     "PersonResponder",
     "Responder",
     "Response",
     "ResponseRequest",
+    "choice_options",
+    "make_response",
+    "option_boxes",
+    "option_stims",
+    "rating_scale",
     "to_image_pixel",
 ]
 
@@ -216,10 +222,20 @@ def option_at(request: ResponseRequest, x_px: float, y_px: float) -> int | None:
 class PersonResponder:
     """A person: PsychoPy's keyboard (Psychtoolbox key-down times) and mouse.
 
+    Keys are timed by their own key-down time (``KeyPress.tDown``, Psychtoolbox's
+    event queue), on the clock of ``win.flip()`` time stamps, so a reaction time does
+    not depend on the frame rate. Clicks are taken from the window's own mouse-press
+    events (position of the press itself, every click however short) and timed when
+    the window's events are dispatched, which PsychoPy does at the start of every
+    flip: a click's time is late by at most one frame (on average half a frame),
+    the resolution PsychoPy offers (``Mouse.getPressed(getTime=True)`` is timed the
+    same way). A key or click whose time is before the onset flip is discarded, one
+    after it is kept even when it came before :meth:`begin`.
+
     Parameters
     ----------
     win : psychopy.visual.Window
-        The window (mouse positions are read in it).
+        The window (a pyglet window, as :func:`tasks.runtime.open_window` opens).
     keyboard : psychopy.hardware.keyboard.Keyboard
         The keyboard the presenter reads Escape from.
     """
@@ -227,59 +243,115 @@ class PersonResponder:
     simulated = False
 
     def __init__(self, win: Any, keyboard: Any) -> None:
-        from psychopy import event
+        from psychopy import logging
 
         self.win = win
         self.keyboard = keyboard
-        self.mouse = event.Mouse(win=win, visible=True)
+        self._clock = logging.defaultClock  # the clock win.flip() stamps with
         self._request: ResponseRequest | None = None
         self._onset = 0.0
-        self._was_down = False
+        self._clicks: list[Answer] = []
+        self._queue: list[Answer] = []
+        self._seen: set[tuple[str, float]] = set()
+        handle = getattr(win, "winHandle", None)
+        if handle is None or not hasattr(handle, "push_handlers"):
+            raise TypeError(
+                "PersonResponder needs a pyglet window (winType='pyglet', as "
+                "tasks.runtime.open_window opens), got a window without a pyglet handle."
+            )
+        self._handle = handle
+        handle.push_handlers(on_mouse_press=self._on_mouse_press)
+
+    def _on_mouse_press(self, x: int, y: int, button: int, modifiers: int) -> None:
+        if button & 1:  # the left button
+            # pyglet's press events: x from the left, y = window height - X11 row, so
+            # the screen pixel (origin top left) is (x, height - y)
+            height = float(self._handle.height)
+            self._clicks.append(Answer(self._clock.getTime(), x_px=float(x), y_px=height - y))
+
+    def close(self) -> None:
+        """Stop listening to the window's mouse presses."""
+        self._handle.remove_handlers(on_mouse_press=self._on_mouse_press)
 
     def begin(self, request: ResponseRequest, onset_s: float) -> None:
-        """Clear what was pressed before the onset flip."""
+        """A response window opens at the onset flip ``onset_s``: keep only what follows it."""
         self._request, self._onset = request, onset_s
-        self.keyboard.clearEvents()
-        self._was_down = bool(self.mouse.getPressed()[0])
-        self.win.mouseVisible = request.kind in ("click", "rating", "choice")
+        self._queue = []
+        self._seen = set()
+        self._clicks = [c for c in self._clicks if c.time_s >= onset_s]
+        visible = request.kind in ("click", "rating", "choice")
+        if bool(self.win.mouseVisible) != visible:
+            self.win.mouseVisible = visible
 
     def poll(self, now_s: float) -> Answer | None:
-        """A key of the request, or a left click (on its release edge), since the last frame."""
+        """The oldest answer (a key of the request, a left click) not yet returned, or None.
+
+        Call it until it returns None to get every answer given since the last frame.
+        """
         request = self._request
         if request is None:
             return None
+        if not self._queue:
+            self._queue = self._collect(request)
+        return self._queue.pop(0) if self._queue else None
+
+    def _collect(self, request: ResponseRequest) -> list[Answer]:
+        from .display import key_presses
+
+        answers: list[Answer] = []
         keys = request.keys if request.kind == "keys" else request.option_keys
-        if keys:
-            for key in self.keyboard.getKeys(keyList=list(keys), waitRelease=False):
-                # key.tDown is the key-down time on the Psychtoolbox clock, the clock of
-                # win.flip() time stamps: the reaction time does not depend on the frame rate
-                return Answer(time_s=float(key.tDown), key=str(key.name))
+        for key in key_presses(self.keyboard, keys) if keys else []:
+            seen = (str(key.name), float(key.tDown))
+            if seen in self._seen or float(key.tDown) < self._onset:
+                continue  # held and reported already, or pressed before the onset flip
+            self._seen.add(seen)
+            answers.append(Answer(time_s=float(key.tDown), key=str(key.name)))
         if request.kind in ("click", "rating", "choice"):
-            down = bool(self.mouse.getPressed()[0])
-            clicked = down and not self._was_down
-            self._was_down = down
-            if clicked:
-                x, y = self.mouse.getPos()
-                width, height = self.win.size
-                # PsychoPy pix units: origin at the centre, y up
-                return Answer(time_s=now_s, x_px=x + width / 2.0, y_px=height / 2.0 - y)
-        return None
+            self._handle.dispatch_events()
+            answers.extend(c for c in self._clicks if c.time_s >= self._onset)
+        self._clicks = []
+        return sorted(answers, key=lambda a: a.time_s)
 
 
 def make_response(
     request: ResponseRequest,
     answer: Answer,
     onset_s: float,
-    image_size_px: tuple[int, int] | None,
+    image_size_px: tuple[int, int] | None = None,
 ) -> Response | None:
-    """Turn a raw answer into a :class:`Response`; None when it does not answer the request
-    (a click outside every option box)."""
+    """Turn a raw answer into a :class:`Response` timed from ``onset_s``.
+
+    Parameters
+    ----------
+    request : ResponseRequest
+        What was asked.
+    answer : Answer
+        What the responder gave.
+    onset_s : float
+        The onset flip of the phase that showed what is answered (s).
+    image_size_px : (width, height), optional
+        The image's own size, for a click in image pixels; default the placement's
+        ``image_width_px`` and ``image_height_px`` (its drawn size when absent).
+
+    Returns
+    -------
+    Response or None
+        None when the answer does not answer the request: a key not asked for, a
+        click outside every option box, a click for a key request (or a key for a
+        click), or an answer timed before the onset flip.
+    """
+    if not answer.time_s >= onset_s:
+        return None
     rt = answer.time_s - onset_s
     if request.kind == "keys":
+        if answer.key is None or answer.key not in request.keys:
+            return None
         return Response("keys", answer.key, rt, onset_s)
     if request.kind in ("rating", "choice"):
         if answer.key is not None:
-            index = int(answer.key) - 1
+            if answer.key not in request.option_keys:
+                return None
+            index = request.option_keys.index(answer.key)
         elif answer.x_px is not None and answer.y_px is not None:
             found = option_at(request, answer.x_px, answer.y_px)
             if found is None:
@@ -291,8 +363,9 @@ def make_response(
     if answer.x_px is None or answer.y_px is None:
         return None
     pixel = None
-    if request.placement is not None and image_size_px is not None:
-        pixel = to_image_pixel(request.placement, answer.x_px, answer.y_px, image_size_px)
+    if request.placement is not None:
+        size = image_size_px if image_size_px is not None else _image_size(request.placement)
+        pixel = to_image_pixel(request.placement, answer.x_px, answer.y_px, size)
     return Response(
         "click",
         None,
@@ -303,6 +376,13 @@ def make_response(
         None if pixel is None else pixel[0],
         None if pixel is None else pixel[1],
     )
+
+
+def _image_size(place: ImagePlacement) -> tuple[int, int]:
+    """The image's own size as the placement records it (its drawn size when absent)."""
+    width = place.image_width_px if place.image_width_px is not None else round(place.width_px)
+    height = place.image_height_px if place.image_height_px is not None else round(place.height_px)
+    return int(width), int(height)
 
 
 def option_boxes(
@@ -362,3 +442,168 @@ def option_stims(
 def answer_options(labels: Sequence[str]) -> tuple[str, ...]:
     """Option labels as a tuple of text (for a request)."""
     return tuple(str(label) for label in labels)
+
+
+@dataclass(frozen=True)
+class OptionLayout:
+    """Options laid out on the screen: what a rating or choice request needs, and its stimuli.
+
+    Attributes
+    ----------
+    kind : {"rating", "choice"}
+        The request's kind.
+    options : tuple of str
+        Labels, in order (key ``"1"`` picks the first).
+    boxes : tuple of (left, top, width, height)
+        Each option's box, screen pixels, origin top left.
+    stims : tuple
+        PsychoPy stimuli drawing the boxes, labels and key numbers (and the images).
+    """
+
+    kind: Literal["rating", "choice"]
+    options: tuple[str, ...]
+    boxes: tuple[tuple[float, float, float, float], ...]
+    stims: tuple[Any, ...] = field(compare=False, repr=False)
+
+    def request(self, **fields: Any) -> ResponseRequest:
+        """A :class:`ResponseRequest` for these options (``fields``: the rest of it)."""
+        return ResponseRequest(self.kind, options=self.options, boxes=self.boxes, **fields)
+
+
+def rating_scale(
+    win: Any,
+    screen_px: tuple[int, int],
+    labels: Sequence[str],
+    *,
+    y_px: float | None = None,
+    box_width_px: float | None = None,
+    box_height_px: float = 80.0,
+    text_height_px: float = 18.0,
+) -> OptionLayout:
+    """A rating scale of labelled points side by side (keys ``1..n`` or a click on a box).
+
+    Parameters
+    ----------
+    win : psychopy.visual.Window
+        The window.
+    screen_px : (width, height)
+        The window's size in pixels.
+    labels : sequence of str
+        The points' labels, lowest first (two or more).
+    y_px : float, optional
+        Height of the boxes' centres, screen pixels from the top; default 3/4 down.
+    box_width_px : float, optional
+        Width of each box; default the screen's width shared out, at most 160 px.
+    box_height_px, text_height_px : float
+        Box height and label text height (pixels).
+
+    Returns
+    -------
+    OptionLayout
+        ``layout.request(...)`` is the rating request; draw ``layout.stims``.
+    """
+    return _layout(
+        "rating", win, screen_px, labels, None, y_px, box_width_px, box_height_px, text_height_px
+    )
+
+
+def choice_options(
+    win: Any,
+    screen_px: tuple[int, int],
+    labels: Sequence[str],
+    *,
+    images: Sequence[Any] | None = None,
+    y_px: float | None = None,
+    box_width_px: float | None = None,
+    box_height_px: float = 80.0,
+    text_height_px: float = 18.0,
+) -> OptionLayout:
+    """n options to choose among, as words or images side by side (a click, or keys ``1..n``).
+
+    Parameters
+    ----------
+    win, screen_px, labels, y_px, box_width_px, box_height_px, text_height_px
+        As for :func:`rating_scale` (``labels`` are recorded, and drawn under images).
+    images : sequence of ndarray of shape (H, W) or (H, W, 3), uint8, optional
+        One image per option, drawn in its box (aspect ratio kept).
+
+    Returns
+    -------
+    OptionLayout
+        ``layout.request(...)`` is the choice request; draw ``layout.stims``.
+    """
+    return _layout(
+        "choice", win, screen_px, labels, images, y_px, box_width_px, box_height_px, text_height_px
+    )
+
+
+def _layout(
+    kind: Literal["rating", "choice"],
+    win: Any,
+    screen_px: tuple[int, int],
+    labels: Sequence[str],
+    images: Sequence[Any] | None,
+    y_px: float | None,
+    box_width_px: float | None,
+    box_height_px: float,
+    text_height_px: float,
+) -> OptionLayout:
+    options = answer_options(labels)
+    if len(options) < 2:
+        raise ValueError(f"A {kind} needs two or more labels, got {list(options)}.")
+    if images is not None and len(images) != len(options):
+        raise ValueError(f"images: one per label expected ({len(options)}), got {len(images)}.")
+    width = (
+        box_width_px if box_width_px is not None else min(160.0, 0.9 * screen_px[0] / len(options))
+    )
+    if width * len(options) > screen_px[0]:
+        raise ValueError(
+            f"{len(options)} boxes of {width} px do not fit the screen's {screen_px[0]} px width."
+        )
+    centre_y = y_px if y_px is not None else 0.75 * screen_px[1]
+    boxes = option_boxes(
+        screen_px, len(options), y_px=centre_y, width_px=width, height_px=box_height_px
+    )
+    request = ResponseRequest(kind, options=options, boxes=boxes)
+    stims = option_stims(win, request, screen_px, text_height_px=text_height_px)
+    if images is not None:  # the boxes (not the labels, the images say it) and the images
+        stims = [*stims[::2], *_option_images(win, images, boxes, screen_px, text_height_px)]
+    return OptionLayout(kind, options, boxes, tuple(stims))
+
+
+def _option_images(
+    win: Any,
+    images: Sequence[Any],
+    boxes: Sequence[tuple[float, float, float, float]],
+    screen_px: tuple[int, int],
+    text_height_px: float,
+) -> list[Any]:
+    from PIL import Image
+    from psychopy import visual
+
+    stims = []
+    for pixels, (left, top, width, height) in zip(images, boxes, strict=True):
+        data = np.asarray(pixels)
+        scale = min((width - 10) / data.shape[1], (height - 10) / data.shape[0])
+        cx = left + width / 2.0 - screen_px[0] / 2.0
+        cy = screen_px[1] / 2.0 - (top + height / 2.0)
+        stims.append(
+            visual.ImageStim(
+                win,
+                image=Image.fromarray(data),
+                size=(round(data.shape[1] * scale), round(data.shape[0] * scale)),
+                pos=(cx, cy),
+                units="pix",
+            )
+        )
+        stims.append(  # the key number above the box
+            visual.TextStim(
+                win,
+                text=str(len(stims) // 2 + 1),
+                pos=(cx, cy + height / 2.0 + text_height_px),
+                units="pix",
+                height=text_height_px,
+                color="black",
+            )
+        )
+    return stims

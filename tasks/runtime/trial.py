@@ -110,7 +110,8 @@ class TrialContext:
     image_onset_tracker_ms: float = math.nan
     image_offset_s: float = math.nan
     _pending: _Phase | None = None
-    _image_stims: set[int] = field(default_factory=set)
+    # the image stimuli by id (kept alive, so that no other stimulus can take an id)
+    _image_stims: dict[int, Any] = field(default_factory=dict)
     _image_on: bool = False
 
     @property
@@ -159,7 +160,7 @@ class TrialContext:
         place = ImagePlacement.centered(self.screen.size_px, (width, height), scale=scale)
         stim = image_stim(self.win, data, place, self.screen.size_px)
         self.tracker.log_image(image_id, f"images/{image_id}.png", place)
-        self._image_stims.add(id(stim))
+        self._image_stims[id(stim)] = stim
         return stim, place
 
     def fixation_cross(self, *, size_deg: float = 0.5) -> Any:
@@ -192,7 +193,7 @@ class TrialContext:
     # phases ----------------------------------------------------------------------------
     def _first_flip(self, stims: Sequence[Any], extra: Sequence[Callable[[], Any]]) -> list[Any]:
         """Callables for the first flip of a phase: image on/off messages, the caller's."""
-        shows_image = any(id(s) in self._image_stims for s in stims)
+        shows_image = self._shows_image(stims)
         calls: list[Callable[[], Any]] = []
         if shows_image and not self._image_on:
             calls.append(self._image_onset)
@@ -208,16 +209,24 @@ class TrialContext:
     def _image_offset(self) -> None:
         self.tracker.send_message(IMAGE_OFFSET)
 
-    def _close_pending(self, end_s: float) -> None:
+    def _close_pending(self, end_s: float, *, image_stays: bool = False) -> None:
+        """Write the pending phase's row, ended by the flip at ``end_s``.
+
+        ``image_stays``: the phase starting at ``end_s`` shows the image too, so the
+        image did not go off.
+        """
         if self._pending is not None:
             row = {"trial_id": self.trial["trial_id"], "phase": self._pending.name}
             self.frames.append({**row, **self._pending.timing.row(end_s)})
-            if self._pending.shows_image and math.isnan(self.image_offset_s):
+            if self._pending.shows_image and not image_stays:
                 self.image_offset_s = end_s
             self._pending = None
 
+    def _shows_image(self, stims: Sequence[Any]) -> bool:
+        return any(id(s) in self._image_stims for s in stims)
+
     def _opened(self, name: str, stims: Sequence[Any], timing: FrameTiming) -> None:
-        shows_image = any(id(s) in self._image_stims for s in stims)
+        shows_image = self._shows_image(stims)
         if shows_image and math.isnan(self.image_onset_s):
             self.image_onset_s = timing.onset_s
         self._pending = _Phase(name, timing, shows_image)
@@ -239,7 +248,7 @@ class TrialContext:
             return FrameTiming(flips=np.empty(0), frames_planned=0, frame_s=self.presenter.frame_s)
         calls = self._first_flip(stims, on_first_flip)
         timing = self.presenter.show(stims, frames, on_first_flip=calls)
-        self._close_pending(timing.onset_s)
+        self._close_pending(timing.onset_s, image_stays=self._shows_image(stims))
         self._opened(phase, stims, timing)
         return timing
 
@@ -273,6 +282,12 @@ class TrialContext:
         """
         if max_frames is not None and window_frames is not None:
             raise ValueError("Give max_frames (a deadline) or window_frames, not both.")
+        for name, value in (("max_frames", max_frames), ("window_frames", window_frames)):
+            if value is not None and (isinstance(value, bool) or int(value) != value or value < 1):
+                raise ValueError(
+                    f"respond(): {name} must be a whole number of frames >= 1 (or None), "
+                    f"got {value!r}."
+                )
         image_size = None
         if request.kind == "click" and request.image_id is not None:
             shape = self.stimuli.image(request.image_id).shape
@@ -293,17 +308,24 @@ class TrialContext:
             flips.append(now)
             if len(flips) == 1:
                 onset = now
-                self._close_pending(onset)
+                self._close_pending(onset, image_stays=self._shows_image(stims))
                 self.responder.begin(request, onset)
             presenter.check_escape()
-            raw = self.responder.poll(now)
-            if raw is not None:
+            answered = False
+            # every answer given since the last frame: the first ends a deadline phase,
+            # the last one in a fixed window counts
+            while (raw := self.responder.poll(now)) is not None:
                 made = make_response(request, raw, onset, image_size)
                 if made is not None:
-                    answer = made
+                    answer, answered = made, True
                     if window_frames is None:
                         break
-        planned = limit if limit is not None else len(flips)
+            if answered and window_frames is None:
+                break
+        # a fixed window and a deadline that passed were planned to last ``limit`` frames;
+        # a phase that the answer ended, the frames up to it
+        ended_by_answer = window_frames is None and answer is not None
+        planned = len(flips) if limit is None or ended_by_answer else limit
         timing = FrameTiming(
             flips=np.asarray(flips), frames_planned=planned, frame_s=presenter.frame_s
         )
@@ -315,7 +337,10 @@ class TrialContext:
         return self.show("feedback", [self.text(text)], self.frames_for(seconds))
 
     def end(self) -> float:
-        """Clear the screen with one flip, ending the trial's last phase; returns its time."""
+        """Clear the screen with one flip, ending the trial's last phase; returns its time.
+
+        The flip takes the image off (``image_offset``) when the last phase showed it.
+        """
         calls = self._first_flip([], [])
         for call in calls:
             self.win.callOnFlip(call)

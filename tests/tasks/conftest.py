@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import sys
 from collections.abc import Callable
 from pathlib import Path
 
@@ -10,6 +11,10 @@ import numpy as np
 import pytest
 
 from tasks.config import ExperimentConfig, load_config
+
+# the runtime's test helpers (tests/tasks/runtime_helpers.py): importable by the tests
+# (pytest runs with --import-mode=importlib, which does not put test folders on the path)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 
 @pytest.fixture

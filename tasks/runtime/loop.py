@@ -108,12 +108,12 @@ def run_task(
         ) as tracker,
     ):
         responder = simulated if simulated is not None else PersonResponder(win, presenter.keyboard)
-        ses.add_calibration(tracker.calibrate(win))
-        _continue(presenter, responder, _text(win, screen, settings.instructions))
         schedule = ses.info["schedule"]
         pauses = _pauses(schedule, settings)
         remaining = [t for t in schedule if t["trial_id"] not in set(ses.done)]
         try:
+            ses.add_calibration(tracker.calibrate(win))
+            _continue(presenter, responder, _text(win, screen, settings.instructions))
             for index, trial in enumerate(remaining):
                 # after a resume the instructions were just shown: no break before the first trial
                 if trial["trial_id"] in pauses and index > 0:
@@ -132,9 +132,12 @@ def run_task(
                     stimuli,
                     seed,
                 )
+            _show_for(presenter, _text(win, screen, "Thank you!"), n_frames(0.5, hz))
         except TrackerLinkLost as lost:
             _link_lost(ses, presenter, win, screen, lost)
-        _show_for(presenter, _text(win, screen, "Thank you!"), n_frames(0.5, hz))
+        finally:
+            if isinstance(responder, PersonResponder):
+                responder.close()
     return ses.folder
 
 

@@ -23,7 +23,10 @@ Durations are ``end - start`` plus one sample interval, as EyeLink counts them.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Sequence
+from pathlib import Path
+from typing import IO
 
 import numpy as np
 
@@ -355,3 +358,34 @@ def recording_lines(
         out.append(sample_line(clock, tick, values))
     out.extend(item[3] for item in items[j:])
     return out
+
+
+#: A data-file name EyeLink accepts: 1-8 letters, digits or underscores.
+FILE_STEM = re.compile(r"[A-Za-z0-9_]{1,8}")
+
+
+def open_new(eye_dir: Path, file_stem: str, *, owner: str) -> tuple[IO[str], Path]:
+    """Create ``<eye_dir>/<file_stem>.asc`` for writing; an existing file is never overwritten.
+
+    Raises
+    ------
+    ValueError
+        When ``file_stem`` is not 1-8 letters, digits or underscores (EyeLink's rule).
+    FileExistsError
+        When the file exists (``owner`` names the tracker in the message).
+    """
+    if not isinstance(file_stem, str) or not FILE_STEM.fullmatch(file_stem):
+        raise ValueError(
+            "Invalid value for the 'file_stem' parameter. Allowed values are 1-8 letters, "
+            f"digits or underscores (EyeLink), but got {file_stem!r} instead."
+        )
+    eye_dir = Path(eye_dir)
+    eye_dir.mkdir(parents=True, exist_ok=True)
+    path = eye_dir / f"{file_stem}.asc"
+    try:
+        file = open(path, "x", encoding="utf-8", newline="\n")  # noqa: SIM115 - closed by close()
+    except FileExistsError:
+        raise FileExistsError(
+            f"{path} already exists; {owner} never overwrites a recording"
+        ) from None
+    return file, path

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,12 +14,10 @@ from ..screen import Screen
 from . import _asc_writer as asc
 from ._eyelink_setup import check_message
 from ._fixation import check_fixation_options, wait_loop
-from ._observer import invalid_value
 from .base import Tracker
 
 __all__ = ["MouseTracker"]
 
-_STEM = re.compile(r"[A-Za-z0-9_]{1,8}")
 #: The clock format of the file: 1 ms ticks, as EyeLink at 1000 Hz.
 _RATE_HZ = 1000
 
@@ -93,19 +90,7 @@ class MouseTracker(Tracker):
         """Open ``<eye_dir>/<file_stem>.asc`` (never overwritten) and write ``DISPLAY_COORDS``."""
         if self._file is not None or self._closed:
             raise RuntimeError("This MouseTracker has already opened a file; make a new one")
-        if not isinstance(file_stem, str) or not _STEM.fullmatch(file_stem):
-            raise invalid_value(
-                "file_stem", "1-8 letters, digits or underscores (EyeLink)", file_stem
-            )
-        eye_dir = Path(eye_dir)
-        eye_dir.mkdir(parents=True, exist_ok=True)
-        path = eye_dir / f"{file_stem}.asc"
-        try:
-            self._file = open(path, "x", encoding="utf-8", newline="\n")  # noqa: SIM115
-        except FileExistsError:
-            raise FileExistsError(
-                f"{path} already exists; the mouse tracker never overwrites a recording"
-            ) from None
+        self._file, path = asc.open_new(eye_dir, file_stem, owner="the mouse tracker")
         self._path = path
         header = [
             f"** DATE: {time.ctime()}",

@@ -44,7 +44,6 @@ SAMPLE_RATES_HZ = (250, 500, 1000, 2000)
 #: EyeLink calibration types.
 CALIBRATION_TYPES = ("H3", "HV3", "HV5", "HV9", "HV13")
 _EYES = {"LEFT": ("L",), "RIGHT": ("R",), "BOTH": ("L", "R")}
-_STEM = re.compile(r"[A-Za-z0-9_]{1,8}")
 _OFFSET_MESSAGE = re.compile(r"(?:(-?\d+) )?(\S+)")
 _LOST = (
     "The link to the (simulated) eye tracker is lost. Finished trials and the data file are "
@@ -277,19 +276,7 @@ class SimulatedTracker(Tracker):
     def open(self, eye_dir: Path, file_stem: str) -> None:
         if self._file is not None or self._closed:
             raise RuntimeError("This SimulatedTracker has already opened a file; make a new one")
-        if not isinstance(file_stem, str) or not _STEM.fullmatch(file_stem):
-            raise invalid_value(
-                "file_stem", "1-8 letters, digits or underscores (EyeLink)", file_stem
-            )
-        eye_dir = Path(eye_dir)
-        eye_dir.mkdir(parents=True, exist_ok=True)
-        path = eye_dir / f"{file_stem}.asc"
-        try:
-            self._file = open(path, "x", encoding="utf-8", newline="\n")  # noqa: SIM115
-        except FileExistsError:
-            raise FileExistsError(
-                f"{path} already exists; the simulated tracker never overwrites a recording"
-            ) from None
+        self._file, path = asc.open_new(eye_dir, file_stem, owner="the simulated tracker")
         self._path = path
         header = asc.header_lines(
             date=time.ctime(),

@@ -10,6 +10,7 @@ __all__ = [
     "IMAGE_ONSET",
     "ImagePlacement",
     "display_coords_message",
+    "iarea_rectangle_message",
     "imgload_message",
     "trial_result_message",
     "trial_var_message",
@@ -137,6 +138,49 @@ def trial_var_message(name: str, value: object) -> str:
     if "\n" in text or "\r" in text:
         raise ValueError(f"TRIAL_VAR {name} value must be on one line, got {text!r}")
     return f"!V TRIAL_VAR {name} {text}"
+
+
+def iarea_rectangle_message(
+    index: int, left: int, top: int, right: int, bottom: int, label: str
+) -> str:
+    """``!V IAREA RECTANGLE <index> <left> <top> <right> <bottom> <label>``: an interest area.
+
+    Data Viewer's static rectangular interest area for the current trial, in screen
+    pixels (origin top left, y down), integers. ``right`` and ``bottom`` are one past
+    the last pixel inside (``left + width``), as in SR Research's examples: the area
+    holds screen pixels ``left .. right - 1`` and ``top .. bottom - 1``.
+
+    Parameters
+    ----------
+    index : int
+        The interest area's number in the trial (1, 2, ...).
+    left, top, right, bottom : int
+        Its edges in screen pixels; ``left < right`` and ``top < bottom``.
+    label : str
+        Its name in Data Viewer: one word (no white space).
+
+    Raises
+    ------
+    ValueError
+        For a non-positive index, an empty rectangle, non-integer edges or a label
+        that is empty or holds white space.
+    """
+    edges = {"left": left, "top": top, "right": right, "bottom": bottom}
+    for name, value in {"index": index, **edges}.items():
+        if isinstance(value, bool) or not float(value).is_integer():
+            raise ValueError(f"IAREA {name} must be an integer, got {value!r}")
+    if int(index) < 1:
+        raise ValueError(f"IAREA index must be >= 1, got {index!r}")
+    if not (left < right and top < bottom):
+        raise ValueError(
+            f"IAREA rectangle must have left < right and top < bottom, got left={left}, "
+            f"top={top}, right={right}, bottom={bottom}"
+        )
+    if not label or any(ch.isspace() for ch in label):
+        raise ValueError(f"IAREA label must be one word, got {label!r}")
+    return (
+        f"!V IAREA RECTANGLE {int(index)} {int(left)} {int(top)} {int(right)} {int(bottom)} {label}"
+    )
 
 
 def trial_result_message(code: int = 0) -> str:

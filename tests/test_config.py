@@ -315,6 +315,10 @@ def test_every_shipped_config_loads(repo_root: Path) -> None:
         "free_viewing_simulated.toml": load_config,
         "lab.toml": load_lab_config,
         "lab_simulated.toml": load_lab_config,
+        "object_search.toml": load_config,
+        "object_search_simulated.toml": load_config,
+        "saliency_search.toml": load_config,
+        "saliency_search_simulated.toml": load_config,
     }
     names = sorted(p.name for p in (repo_root / "configs").glob("*.toml"))
     assert set(names) - {"stimuli_build.toml"} == set(loaders), "a new file needs its loader here"

@@ -32,9 +32,10 @@ KINDS = {"maps": "source", "masks": "condition", "rendered": "condition"}
 #: Provenance keys that every network map source must carry.
 NETWORK_PROVENANCE_KEYS = ("model", "weights", "weights_sha256", "method", "parameters")
 HUMAN_PREFIX = "human/"
-#: Map sources that are not a network's and have free-form provenance: human measures and the
-#: planted "true" maps that drive simulated observers.
-FREE_PROVENANCE_PREFIXES = (HUMAN_PREFIX, "simulation/")
+#: Map sources that are not a network's and have free-form provenance: human measures, the
+#: planted "true" maps that drive simulated observers, and the searched targets' regions
+#: (``target/region``, read by the object-search task).
+FREE_PROVENANCE_PREFIXES = (HUMAN_PREFIX, "simulation/", "target/")
 
 _VERSIONED = ("selectivity", "numpy", "h5py", "scipy", "opencv-python", "torch", "torchvision")
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import subprocess
 import sys
-from collections.abc import Callable
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -61,8 +65,151 @@ def _fast_config(
 ) -> ExperimentConfig:
     """A shipped configuration with short durations and the test's stimulus set."""
     config = load_config(repo_root / "configs" / name)
-    values = {"image_duration_s": 0.3, "fixation_duration_s": 0.1, "iti_s": 0.05, **task}
+    fast = {
+        "image_duration_s": 0.3,
+        "fixation_duration_s": 0.1,
+        "iti_s": 0.05,
+        "cue_duration_s": 0.2,
+    }
+    fields = {f.name for f in dataclasses.fields(config.task)}
+    values = {**{k: v for k, v in fast.items() if k in fields}, **task}
     return dataclasses.replace(
         config,
         task=dataclasses.replace(config.task, stimulus_set=stimulus_set, **values),  # type: ignore[arg-type]
     )
+
+
+#: The search set's geometry (image pixels): 96 x 96 images, the planted map on the top-left
+#: third, the target region a 40 x 40 square in the bottom-right quarter, away from both.
+SEARCH_SIZE = 96
+SEARCH_PLANTED = (slice(0, 32), slice(0, 32))
+SEARCH_REGION = (slice(52, 92), slice(52, 92))
+
+
+@pytest.fixture
+def search_stimulus_set(tmp_path: Path) -> Path:
+    """Three 96 x 96 images named by their labels (the targets), with planted maps and a
+    ``target/region`` mask each (see :data:`SEARCH_REGION`)."""
+    from stimuli import add_maps, write_stimulus_set
+
+    rng = np.random.default_rng(1)
+    ids = ("beach", "kitchen", "street")
+    images = {i: rng.integers(0, 255, (SEARCH_SIZE, SEARCH_SIZE, 3), dtype=np.uint8) for i in ids}
+    planted = np.zeros((SEARCH_SIZE, SEARCH_SIZE))
+    planted[SEARCH_PLANTED] = 1.0
+    region = np.zeros((SEARCH_SIZE, SEARCH_SIZE))
+    region[SEARCH_REGION] = 1.0
+    path = tmp_path / "search.h5"
+    write_stimulus_set(
+        path,
+        images,
+        labels={"beach": "umbrella", "kitchen": "cup", "street": "red car"},
+        maps={"simulation/truth": dict.fromkeys(ids, planted)},
+        provenance={"simulation/truth": {"method": "planted top-left third"}},
+    )
+    add_maps(
+        path, "target/region", dict.fromkeys(ids, region), provenance={"method": "drawn square"}
+    )
+    return path
+
+
+def _scene_shares(
+    folder: Path, masks: dict[str, np.ndarray], *, scene_end: str
+) -> tuple[list[float], list[float]]:
+    """Fixations on the scene and clicks of a session, as 0/1: inside ``masks[image_id]``?
+
+    Fixations start while the scene is shown (``onset_tracker_ms`` to the column
+    ``scene_end``, experiment seconds, after ``onset_s``); they are mapped into image
+    pixels with :func:`eyetracking.to_image_coords` (off the image: outside). Clicks
+    are the rows' ``response_x_px``, ``response_y_px`` (none or off the image: outside).
+    """
+    import json
+
+    import pandas as pd
+
+    from eyetracking import ImagePlacement, read_asc, to_image_coords
+
+    trials = pd.read_csv(folder / "trials.tsv", sep="\t")
+    info = json.loads((folder / "session.json").read_text())
+    fixations = pd.concat([read_asc(folder / name).fixations for name in info["eye_files"]])
+    fixation_hits: list[float] = []
+    click_hits: list[float] = []
+    for row in trials.itertuples():
+        mask = masks[row.image_id]
+        height, width = mask.shape
+        place = ImagePlacement(
+            row.image_left_px,
+            row.image_top_px,
+            row.image_width_px,
+            row.image_height_px,
+            image_width_px=width,
+            image_height_px=height,
+        )
+        end = row.onset_tracker_ms + 1000.0 * (getattr(row, scene_end) - row.onset_s)
+        during = fixations[
+            (fixations["trial_id"] == row.trial_id)
+            & (fixations["start"] >= row.onset_tracker_ms)
+            & (fixations["start"] < end)
+        ]
+        mapped = to_image_coords(during, place)
+        for fix in mapped.itertuples():
+            col, line = int(np.floor(fix.x_img + 0.5)), int(np.floor(fix.y_img + 0.5))
+            fixation_hits.append(float(fix.in_image and bool(mask[line, col])))
+        x, y = row.response_x_px, row.response_y_px
+        clicked = not (pd.isna(x) or pd.isna(y))
+        click_hits.append(float(clicked and bool(mask[int(y), int(x)])))
+    return fixation_hits, click_hits
+
+
+@pytest.fixture
+def scene_shares() -> Callable[..., tuple[list[float], list[float]]]:
+    """``scene_shares(folder, masks, scene_end=...)``: see :func:`_scene_shares`."""
+    return _scene_shares
+
+
+def _inside_share(length_px: float, sd_px: float) -> float:
+    """P(u + e in [0, L)) for u uniform on [0, L) and e ~ N(0, sd^2): a click aimed uniformly
+    along one axis of a box of ``length_px`` screen pixels that stays in it despite motor noise
+    (midpoint rule over 2,000 aim points, exact to ~1e-6)."""
+    from math import erf, sqrt
+
+    def cdf(z: float) -> float:
+        return 0.5 * (1.0 + erf(z / sqrt(2.0)))
+
+    aims = (np.arange(2000) + 0.5) / 2000 * length_px
+    return float(np.mean([cdf((length_px - u) / sd_px) - cdf(-u / sd_px) for u in aims]))
+
+
+@pytest.fixture
+def inside_share() -> Callable[[float, float], float]:
+    """``inside_share(length_px, sd_px)``: see :func:`_inside_share`."""
+    return _inside_share
+
+
+@contextlib.contextmanager
+def _pressing(key: str, *, click: bool = False) -> Iterator[None]:
+    """Press ``key`` (and click the left button where the mouse is) every 0.2 s until the block
+    ends: a person answering in a test with a real tracker on its dummy connection."""
+    stop = threading.Event()
+
+    def press() -> None:
+        deadline = time.monotonic() + 90
+        while not stop.is_set() and time.monotonic() < deadline:
+            subprocess.run(["xdotool", "key", key], check=False)
+            if click:
+                subprocess.run(["xdotool", "click", "1"], check=False)
+            time.sleep(0.2)
+
+    presser = threading.Thread(target=press, daemon=True)
+    presser.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        presser.join()
+
+
+@pytest.fixture
+def pressing() -> Callable[..., contextlib.AbstractContextManager[None]]:
+    """``with pressing("space", click=True): ...``: see :func:`_pressing`."""
+    return _pressing

@@ -1,4 +1,5 @@
-"""A session killed with SIGKILL keeps its finished trials and eye data; --resume goes on."""
+"""A session of each task killed with SIGKILL keeps its finished trials and eye data; --resume
+goes on without losing or repeating a trial."""
 
 from __future__ import annotations
 
@@ -18,20 +19,37 @@ from eyetracking import read_asc
 pytestmark = [pytest.mark.window, pytest.mark.slow]
 
 
+#: Each task's short settings (the rest: the task's defaults); every task runs 2 x 3 trials.
+_SETTINGS = {
+    "free-viewing": "image_duration_s = 0.6\nfixation_duration_s = 0.2\niti_s = 0.1\n",
+    "object-search": (
+        "cue_duration_s = 0.2\nfixation_duration_s = 0.1\ntimeout_s = 3.0\n"
+        "click_timeout_s = 3.0\niti_s = 0.05\n"
+    ),
+    "saliency-search": (
+        "image_duration_s = 0.4\nfixation_duration_s = 0.1\nclick_timeout_s = 3.0\niti_s = 0.05\n"
+    ),
+}
+
+
 def _rows(path: Path) -> int:
     return max(0, len(path.read_text().splitlines()) - 1) if path.exists() else 0
 
 
+@pytest.mark.parametrize("task", sorted(_SETTINGS))
 def test_sigkill_after_trial_3_then_resume(
-    repo_root: Path, tiny_stimulus_set: Path, tmp_path: Path
+    repo_root: Path, search_stimulus_set: Path, tmp_path: Path, task: str
 ) -> None:
-    config = tmp_path / "fv.toml"
+    """A real ``selectivity run`` process is killed once trial 3 is written; ``--resume``
+    completes the session: trial ids 1..6 once each, in the order of the schedule in
+    ``session.json``, and the eye files of both runs hold their own trials."""
+    config = tmp_path / "task.toml"
     config.write_text(
         f'lab = "{repo_root / "configs" / "lab_simulated.toml"}"\n'
         "[task]\n"
-        'name = "free-viewing"\n'
-        f'stimulus_set = "{tiny_stimulus_set}"\n'
-        "image_duration_s = 0.6\nfixation_duration_s = 0.2\niti_s = 0.1\n"
+        f'name = "{task}"\n'
+        f'stimulus_set = "{search_stimulus_set}"\n'
+        f"{_SETTINGS[task]}"
         "repetitions = 2\nseed = 11\n",
         encoding="utf-8",
     )
@@ -41,7 +59,7 @@ def test_sigkill_after_trial_3_then_resume(
         "-m",
         "selectivity",
         "run",
-        "free-viewing",
+        task,
         "--config",
         str(config),
         "--participant",
@@ -50,7 +68,7 @@ def test_sigkill_after_trial_3_then_resume(
         str(data),
         "--windowed",
     ]
-    folder = data / "sub-01" / "ses-1" / "free-viewing"
+    folder = data / "sub-01" / "ses-1" / task
     trials_tsv = folder / "trials.tsv"
 
     proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -78,6 +96,10 @@ def test_sigkill_after_trial_3_then_resume(
     assert list(trials["trial_id"]) == list(range(1, 7))
     assert trials["trial_id"].iloc[done_before] == done_before + 1  # went on at the next trial
     info = json.loads((folder / "session.json").read_text())
+    # the rows follow the schedule recorded by the first run (the resume reused it)
+    assert [t["trial_id"] for t in info["schedule"]] == list(range(1, 7))
+    assert [t["image_id"] for t in info["schedule"]] == list(trials["image_id"])
+    assert list(trials["image_id"][:done_before]) == list(killed["image_id"])
     assert info["status"] == "completed"
     assert info["resumes"][0]["after_trials"] == done_before
     assert info["eye_files"] == ["eye/01s1.asc", "eye/01s1r1.asc"]

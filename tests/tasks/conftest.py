@@ -113,57 +113,35 @@ def search_stimulus_set(tmp_path: Path) -> Path:
     return path
 
 
-def _scene_shares(
-    folder: Path, masks: dict[str, np.ndarray], *, scene_end: str
-) -> tuple[list[float], list[float]]:
+def _scene_shares(folder: Path, masks: dict[str, np.ndarray]) -> tuple[list[float], list[float]]:
     """Fixations on the scene and clicks of a session, as 0/1: inside ``masks[image_id]``?
 
-    Fixations start while the scene is shown (``onset_tracker_ms`` to the column
-    ``scene_end``, experiment seconds, after ``onset_s``); they are mapped into image
-    pixels with :func:`eyetracking.to_image_coords` (off the image: outside). Clicks
-    are the rows' ``response_x_px``, ``response_y_px`` (none or off the image: outside).
+    Fixations are those :func:`analysis.load_session` joins to the trials (started while
+    the image was shown, between ``image_onset`` and ``image_offset``), in image pixels;
+    those off the image (``n_outside``) count as outside. Clicks are the rows'
+    ``response_x_px``, ``response_y_px`` (none, or off the image: outside).
     """
-    import json
-
     import pandas as pd
 
-    from eyetracking import ImagePlacement, read_asc, to_image_coords
+    from analysis import load_session
 
-    trials = pd.read_csv(folder / "trials.tsv", sep="\t")
-    info = json.loads((folder / "session.json").read_text())
-    fixations = pd.concat([read_asc(folder / name).fixations for name in info["eye_files"]])
-    fixation_hits: list[float] = []
+    sizes = {i: (m.shape[1], m.shape[0]) for i, m in masks.items()}
+    session = load_session(folder, image_size_px=sizes)
+    fixation_hits = [
+        float(masks[fix.image_id][int(np.floor(fix.y_img + 0.5)), int(np.floor(fix.x_img + 0.5))])
+        for fix in session.fixations.itertuples()
+    ] + [0.0] * session.n_outside
     click_hits: list[float] = []
-    for row in trials.itertuples():
-        mask = masks[row.image_id]
-        height, width = mask.shape
-        place = ImagePlacement(
-            row.image_left_px,
-            row.image_top_px,
-            row.image_width_px,
-            row.image_height_px,
-            image_width_px=width,
-            image_height_px=height,
-        )
-        end = row.onset_tracker_ms + 1000.0 * (getattr(row, scene_end) - row.onset_s)
-        during = fixations[
-            (fixations["trial_id"] == row.trial_id)
-            & (fixations["start"] >= row.onset_tracker_ms)
-            & (fixations["start"] < end)
-        ]
-        mapped = to_image_coords(during, place)
-        for fix in mapped.itertuples():
-            col, line = int(np.floor(fix.x_img + 0.5)), int(np.floor(fix.y_img + 0.5))
-            fixation_hits.append(float(fix.in_image and bool(mask[line, col])))
+    for row in session.trials.itertuples():
         x, y = row.response_x_px, row.response_y_px
         clicked = not (pd.isna(x) or pd.isna(y))
-        click_hits.append(float(clicked and bool(mask[int(y), int(x)])))
+        click_hits.append(float(clicked and bool(masks[row.image_id][int(y), int(x)])))
     return fixation_hits, click_hits
 
 
 @pytest.fixture
 def scene_shares() -> Callable[..., tuple[list[float], list[float]]]:
-    """``scene_shares(folder, masks, scene_end=...)``: see :func:`_scene_shares`."""
+    """``scene_shares(folder, masks)``: see :func:`_scene_shares`."""
     return _scene_shares
 
 

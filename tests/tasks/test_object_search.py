@@ -133,7 +133,7 @@ def test_simulated_session_gaze_and_clicks_concentrate_on_the_target(
     assert not any((region[i] & decoy[i]).any() for i in region)
     area = float(np.mean(region["beach"]))
 
-    fixations, clicks = scene_shares(folder, region, scene_end="offset_s")
+    fixations, clicks = scene_shares(folder, region)
     # found is the click in the region, as the table says
     assert clicks == list(trials["found"].astype(float))
     n_fix, n_click = len(fixations), len(clicks)
@@ -147,7 +147,7 @@ def test_simulated_session_gaze_and_clicks_concentrate_on_the_target(
     assert np.mean(fixations) >= fix_threshold, (np.mean(fixations), fix_threshold, n_fix)
     assert np.mean(clicks) >= click_threshold, (np.mean(clicks), click_threshold)
 
-    decoy_fixations, decoy_clicks = scene_shares(folder, decoy, scene_end="offset_s")
+    decoy_fixations, decoy_clicks = scene_shares(folder, decoy)
     assert np.mean(decoy_fixations) < fix_threshold
     assert np.mean(decoy_clicks) < click_threshold
 

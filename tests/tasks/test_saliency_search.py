@@ -86,7 +86,7 @@ def test_simulated_session_gaze_and_clicks_concentrate_on_the_planted_map(
     assert not any((planted[i] & decoy[i]).any() for i in planted)
     area = float(np.mean(planted["beach"]))
 
-    fixations, clicks = scene_shares(folder, planted, scene_end="offset_s")
+    fixations, clicks = scene_shares(folder, planted)
     n_fix, n_click = len(fixations), len(clicks)
     assert n_fix >= 20, n_fix
     c = info["participant_model"]["observer"]["center_bias"]
@@ -98,7 +98,7 @@ def test_simulated_session_gaze_and_clicks_concentrate_on_the_planted_map(
     assert np.mean(fixations) >= fix_threshold, (np.mean(fixations), fix_threshold, n_fix)
     assert np.mean(clicks) >= click_threshold, (np.mean(clicks), click_threshold)
 
-    decoy_fixations, decoy_clicks = scene_shares(folder, decoy, scene_end="offset_s")
+    decoy_fixations, decoy_clicks = scene_shares(folder, decoy)
     assert np.mean(decoy_fixations) < fix_threshold
     assert np.mean(decoy_clicks) < click_threshold
 

@@ -215,19 +215,22 @@ def test_every_shipped_config_loads(repo_root: Path) -> None:
         text = path.read_text(encoding="utf-8")
         if "[task]" in text:
             config = load_config(path)
-            assert config.task_name == "free-viewing"
+            # the file is named after its task: free_viewing*.toml runs free-viewing
+            assert path.stem.removesuffix("_simulated").replace("_", "-") == config.task_name
+            assert config.lab.simulated == path.stem.endswith("_simulated")
         elif "[display]" in text:
             lab = load_lab_config(path)
             assert lab.display.geometry.px_per_deg > 0
         else:
             continue
         loaded += 1
-    assert loaded >= 4
+    assert loaded >= 8
 
 
 def test_lab_default_is_never_simulated(repo_root: Path) -> None:
     assert load_lab_config(repo_root / "configs" / "lab.toml").tracker.kind == "eyelink"
-    assert load_config(repo_root / "configs" / "free_viewing.toml").lab.tracker.kind == "eyelink"
+    for name in ("free_viewing.toml", "object_search.toml", "saliency_search.toml"):
+        assert load_config(repo_root / "configs" / name).lab.tracker.kind == "eyelink"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -171,6 +171,7 @@ def test_lab_config_runs_with_eyelink_in_dummy_mode(
         search_stimulus_set,
         name="object_search.toml",
         practice_trials=1,
+        cue="image",  # the target's picture, cut out of the scene by its region
         timeout_s=3.0,
         click_timeout_s=0.5,
     )
@@ -191,3 +192,4 @@ def test_lab_config_runs_with_eyelink_in_dummy_mode(
     # rt_s where SPACE came, else a timeout; found is 0 or 1 (the region is known)
     assert (trials["rt_s"].notna() | (trials["timed_out"] == 1)).all()
     assert set(trials["found"]) <= {0, 1}
+    assert set(trials["cue"]) == {"image"}

@@ -160,10 +160,15 @@ class ParticipantConfig:
         map. Simulation is chosen here, never implied by the tracker.
     seed : int or None
         Seed of the simulated participant; None: the session's seed.
+    rt_median_s, continue_s : float
+        The simulated participant's median reaction time, and how long it takes to go
+        on from instructions and breaks (:mod:`tasks.runtime.participant`).
     """
 
     kind: str = dataclasses.field(default="person", metadata=setting(choices=PARTICIPANT_KINDS))
     seed: int | None = None
+    rt_median_s: float = dataclasses.field(default=0.8, metadata=setting(gt=0))
+    continue_s: float = dataclasses.field(default=0.4, metadata=setting(ge=0))
 
 
 @dataclasses.dataclass(frozen=True)

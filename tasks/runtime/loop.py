@@ -184,11 +184,13 @@ def _simulated_participant(config: ExperimentConfig[Any], stimuli: Any, seed: in
         maps = {i: stimuli.map(SIMULATION_TRUTH_SOURCE, i) for i in ids}
     else:
         maps = {i: np.ones(stimuli.image(i).shape[:2]) for i in ids}
-    own = config.lab.participant.seed
+    who = config.lab.participant
     return SimulatedParticipant(
         maps,
-        seed=seed if own is None else int(own),
+        seed=seed if who.seed is None else int(who.seed),
         px_per_deg=config.lab.display.geometry.px_per_deg,
+        rt_median_s=who.rt_median_s,
+        continue_s=who.continue_s,
     )
 
 
@@ -317,6 +319,8 @@ def _run_one(
         tracker.end_trial(2)
         raise
     tracker.stop_recording()
+    if simulated is not None:
+        simulated.look_back()  # the simulated tracker has made this trial's gaze
     task.check_row(row)
     tracker.log_trial_vars({k: v for k, v in row.items() if v is not None})
     tracker.end_trial(ctx.result_code)

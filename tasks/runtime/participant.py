@@ -91,6 +91,7 @@ class SimulatedParticipant:
         self.click_sd_deg = float(click_sd_deg)
         self._rng = np.random.default_rng((self.seed, _STREAM))
         self._pending: Answer | None = None
+        self._focused: set[str] = set()
 
     def parameters(self) -> dict[str, Any]:
         """The model's parameters, for ``session.json``."""
@@ -120,8 +121,18 @@ class SimulatedParticipant:
         return self.observer.planted(image_id)
 
     def look_for(self, image_id: str, priority: NDArray[np.float64] | None) -> None:
-        """Make the gaze on ``image_id`` follow ``priority`` (None: back to the planted map)."""
+        """Make the gaze on ``image_id`` follow ``priority`` in this trial (None: the planted
+        map). The runtime calls :meth:`look_back` once the trial's recording has stopped
+        (the simulated tracker makes the trial's gaze then)."""
         self.observer.focus(image_id, priority)
+        if priority is not None:
+            self._focused.add(str(image_id))
+
+    def look_back(self) -> None:
+        """Every image's gaze follows its planted map again (after a trial that steered it)."""
+        for image_id in self._focused:
+            self.observer.focus(image_id, None)
+        self._focused.clear()
 
     # Responder protocol --------------------------------------------------------------
     def begin(self, request: ResponseRequest, onset_s: float) -> None:

@@ -91,7 +91,8 @@ class TrialContext:
         resumed session draws alike).
     result_code : int
         ``TRIAL_RESULT`` code sent after the trial (0: finished normally); set it to a
-        task-documented code (e.g. 1: no response before the deadline).
+        task-documented code (e.g. 1: no response before the deadline). Code 2 is the
+        runtime's: the trial was cut short by Escape (and is not in ``trials.tsv``).
     """
 
     win: Any
@@ -288,10 +289,8 @@ class TrialContext:
                     f"respond(): {name} must be a whole number of frames >= 1 (or None), "
                     f"got {value!r}."
                 )
+        # a click's image pixels come from the placement's image size (ImagePlacement.centered)
         image_size = None
-        if request.kind == "click" and request.image_id is not None:
-            shape = self.stimuli.image(request.image_id).shape
-            image_size = (int(shape[1]), int(shape[0]))
         calls = self._first_flip(stims, on_first_flip)
         limit = window_frames if window_frames is not None else max_frames
         presenter = self.presenter

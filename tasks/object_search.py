@@ -52,8 +52,8 @@ of the target region (weight :data:`TARGET_GAZE_WEIGHT`, 0.8) and the planted ma
 reaction time, and the click is drawn from the target region (``ResponseRequest(
 target=region)``) plus motor noise. Without a region, gaze and click follow the
 planted map. The simulated tracker draws a trial's gaze when its recording stops,
-after the trial function has returned, so the steering is not undone at the end of
-the trial: each trial sets it for its own image before its scene.
+after the trial function has returned; the runtime then returns the gaze to the planted
+map (:meth:`SimulatedParticipant.look_back`).
 """
 
 from __future__ import annotations

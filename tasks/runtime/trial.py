@@ -92,6 +92,10 @@ class TrialContext:
     result_code : int
         ``TRIAL_RESULT`` code sent after the trial (0: finished normally); set it to a
         task-documented code (e.g. 1: no response before the deadline).
+    state : object
+        What the task's :attr:`tasks.runtime.task.Task.open_state` yielded (None without).
+    seed : int
+        The session's seed.
     """
 
     win: Any
@@ -105,6 +109,8 @@ class TrialContext:
     trial: dict[str, Any]
     rng: np.random.Generator
     result_code: int = 0
+    state: Any = None
+    seed: int = 0
     frames: list[dict[str, Any]] = field(default_factory=list)
     image_onset_s: float = math.nan
     image_onset_tracker_ms: float = math.nan

@@ -1,4 +1,4 @@
-"""Serial-reproduction localisation: reproduce where a dot was; each answer is the next person's dot.
+"""Serial-reproduction localisation: reproduce where a dot was; each answer is the next dot shown.
 
 Each trial (Langlois et al. 2021; Xu & Griffiths 2010) shows
 

@@ -247,10 +247,15 @@ class ChainStore:
                 (int(x_px), int(y_px), self.study, claim.chain_id, claim.generation - 1,
                  claim.token, now),
             ).rowcount  # fmt: skip
-            outcome = "answered" if won == 1 else "lost"
-            cur.execute("UPDATE sr_claims SET outcome = ? WHERE token = ?", (outcome, claim.token))
             if won != 1:
+                # an answered claim stays answered; a lapsed one is marked lost
+                cur.execute(
+                    "UPDATE sr_claims SET outcome = 'lost' WHERE token = ? "
+                    "AND (outcome IS NULL OR outcome = 'expired')",
+                    (claim.token,),
+                )
                 return False
+            cur.execute("UPDATE sr_claims SET outcome = 'answered' WHERE token = ?", (claim.token,))
             found = cur.execute(
                 "SELECT participant, session, trial_id FROM sr_claims WHERE token = ?",
                 (claim.token,),

@@ -256,6 +256,8 @@ class _Chains:
     store: ChainStore
     participant: str
     session: str
+    #: The heads this run claimed (released unanswered when the run ends).
+    claimed: list[Claim] = dataclasses.field(default_factory=list)
 
     def rng(self, seed: int, trial_id: int) -> np.random.Generator:
         """The tie-breaking stream: the session seed, the trial and the participant."""
@@ -265,7 +267,8 @@ class _Chains:
 @contextlib.contextmanager
 def open_chains(config: ExperimentConfig[SerialReproductionConfig], run: RunInfo) -> Iterator[Any]:
     """The chain store of the lab (``[chains] url``), its chains made or checked; on a resume
-    the heads the interrupted run held are released, and so are this run's when it ends."""
+    the heads the interrupted run held are released, and so are this run's when it ends
+    (only its own: a second run refused for the same labels frees nothing)."""
     from stimuli.stimulus_set import read_stimulus_set
 
     task = config.task
@@ -276,11 +279,13 @@ def open_chains(config: ExperimentConfig[SerialReproductionConfig], run: RunInfo
     store.ensure_chains(chain_seeds(task, stimuli), generations=task.generations)
     if run.resume:
         store.release_session(participant=run.participant, session=run.session)
+    chains = _Chains(store, run.participant, run.session)
     try:
-        yield _Chains(store, run.participant, run.session)
+        yield chains
     finally:
         try:
-            store.release_session(participant=run.participant, session=run.session)
+            for claim in chains.claimed:
+                store.release(claim)  # an answered head is not released (its lease is gone)
         except ChainStoreLostError as error:
             warnings.warn(
                 f"{error}; the heads this session held are freed when their leases expire.",
@@ -339,6 +344,7 @@ def _start(ctx: TrialContext, trial: dict[str, Any]) -> tuple[Claim | None, str,
     )
     if claim is None:
         return None, "", -1, -1
+    chains.claimed.append(claim)
     return claim, claim.image_id, claim.shown_x_px, claim.shown_y_px
 
 

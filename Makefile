@@ -7,7 +7,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.selectivity-installed
 APT_PACKAGES := xvfb xauth libgl1 libgl1-mesa-dri libglu1-mesa libglib2.0-0 libxcb-cursor0 \
-	libportaudio2 libsndfile1 libasound2 xdotool
+	libportaudio2 libsndfile1 libasound2 xdotool postgresql
+# postgresql: the server binaries the chain-store tests start (initdb, pg_ctl) on a loopback port.
 # Without a display, the demo's PsychoPy window opens on a virtual one (24-bit: 16-bit hangs pyglet).
 XVFB := $(if $(DISPLAY),,xvfb-run -a -s "-screen 0 1280x1024x24")
 

@@ -26,6 +26,7 @@ from .registry import TASKS, task_settings
 __all__ = [
     "CALIBRATION_TYPES",
     "PARTICIPANT_KINDS",
+    "ChainsConfig",
     "ConfigError",
     "DataConfig",
     "DisplayConfig",
@@ -172,8 +173,44 @@ class ParticipantConfig:
 
 
 @dataclasses.dataclass(frozen=True)
+class ChainsConfig:
+    """Where serial-reproduction chains live (shared by every session of a study).
+
+    Attributes
+    ----------
+    url : str
+        Empty (the default): a SQLite file ``chains.sqlite`` in the data root, for
+        the sessions of one computer. ``postgresql://user@host:port/database``: a
+        PostgreSQL server that several stations share. Leave the password out (the
+        configuration is copied into every ``session.json``): libpq reads it from
+        ``~/.pgpass`` or ``PGPASSWORD``.
+    """
+
+    url: str = ""
+
+    def validate(self, at: Location) -> None:
+        """An empty url or a ``postgresql://`` URL without a password."""
+        from urllib.parse import urlsplit
+
+        if not self.url:
+            return
+        if not self.url.startswith(("postgresql://", "postgres://")):
+            raise at.error(
+                "url",
+                "use an empty url (SQLite in the data root) or "
+                f"'postgresql://user@host:port/database', but got {self.url!r} instead.",
+            )
+        if urlsplit(self.url).password is not None:
+            raise at.error(
+                "url",
+                "leave the password out of the URL (it would be copied into every "
+                "session.json); put it in ~/.pgpass or PGPASSWORD.",
+            )
+
+
+@dataclasses.dataclass(frozen=True)
 class LabConfig:
-    """Everything about the lab: display, tracker, participant and data root.
+    """Everything about the lab: display, tracker, participant, data root and chain database.
 
     ``path`` is the file read. A simulated tracker needs a simulated participant
     (its gaze comes from the participant's model); the mouse-as-gaze tracker needs
@@ -184,6 +221,7 @@ class LabConfig:
     tracker: TrackerConfig = dataclasses.field(default_factory=TrackerConfig)
     participant: ParticipantConfig = dataclasses.field(default_factory=ParticipantConfig)
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    chains: ChainsConfig = dataclasses.field(default_factory=ChainsConfig)
     path: Path | None = dataclasses.field(default=None, metadata=setting(file=True))
 
     def validate(self, at: Location) -> None:

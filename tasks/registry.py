@@ -14,6 +14,7 @@ TASKS: dict[str, str] = {
     "free-viewing": "tasks.free_viewing",
     "object-search": "tasks.object_search",
     "saliency-search": "tasks.saliency_search",
+    "serial-reproduction": "tasks.serial_reproduction",
 }
 
 

@@ -319,6 +319,8 @@ def test_every_shipped_config_loads(repo_root: Path) -> None:
         "object_search_simulated.toml": load_config,
         "saliency_search.toml": load_config,
         "saliency_search_simulated.toml": load_config,
+        "serial_reproduction.toml": load_config,
+        "serial_reproduction_simulated.toml": load_config,
     }
     names = sorted(p.name for p in (repo_root / "configs").glob("*.toml"))
     assert set(names) - {"stimuli_build.toml"} == set(loaders), "a new file needs its loader here"

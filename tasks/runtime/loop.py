@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import sys
 from pathlib import Path
@@ -18,7 +19,7 @@ from .responses import PersonResponder, ResponseRequest
 from .schedule import breaks, build_schedule, read_conditions
 from .session import Session, SessionAborted, SessionPaused
 from .setup import SIMULATION_TRUTH_SOURCE, open_session, open_session_tracker, resolve_seed
-from .task import FRAME_COLUMNS, Task
+from .task import FRAME_COLUMNS, RunInfo, Task
 from .trial import TrialContext
 
 __all__ = ["run_task"]
@@ -79,11 +80,31 @@ def run_task(
         ],
         "schedule": _schedule(items, practice, settings, seed, participant),
     }
+    root = Path(data_root) if data_root is not None else lab.data.root
+    run = RunInfo(participant=participant, session=session, data_root=root, resume=resume)
+    state = task.open_state(config, run) if task.open_state else contextlib.nullcontext()
+    with state as shared:
+        return _run(task, config, info, run, stimuli, shared, windowed=windowed)
+
+
+def _run(
+    task: Task,
+    config: ExperimentConfig[Any],
+    info: dict[str, Any],
+    run: RunInfo,
+    stimuli: Any,
+    shared: Any,
+    *,
+    windowed: bool,
+) -> Path:
+    """The session itself, inside the task's shared state (``run_task``'s docstring)."""
+    settings, lab = config.task, config.lab
+    participant, session, resume = run.participant, run.session, run.resume
     ses = open_session(
         config,
         participant=participant,
         session=session,
-        data_root=data_root,
+        data_root=run.data_root,
         trial_columns=task.trial_columns,
         frame_columns=FRAME_COLUMNS,
         info=info,
@@ -131,6 +152,7 @@ def run_task(
                     settings,
                     stimuli,
                     seed,
+                    shared,
                 )
             _show_for(presenter, _text(win, screen, "Thank you!"), n_frames(0.5, hz))
         except TrackerLinkLost as lost:
@@ -281,6 +303,7 @@ def _run_one(
     settings: Any,
     stimuli: Any,
     seed: int,
+    shared: Any = None,
 ) -> None:
     tid = int(trial["trial_id"])
     centre = (screen.width_px / 2.0, screen.height_px / 2.0)
@@ -310,6 +333,8 @@ def _run_one(
         stimuli=stimuli,
         trial=dict(trial),
         rng=np.random.default_rng((seed, tid)),
+        state=shared,
+        seed=seed,
     )
     try:
         row = task.run_trial(ctx, dict(trial))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
-__all__ = ["FRAME_COLUMNS", "RUNTIME_COLUMNS", "Task"]
+__all__ = ["FRAME_COLUMNS", "RUNTIME_COLUMNS", "RunInfo", "Task"]
 
 #: Columns of ``trials.tsv`` that the runtime fills for every task, around the task's own.
 RUNTIME_COLUMNS = ("trial_id", "block", "practice")
@@ -35,6 +37,26 @@ RESUME_FREE = (
 #: What a resume may not change: every other task setting, the set's stimuli, and the
 #: screen's resolution and refresh rate (they set placements and frame counts).
 RESUME_FIXED = ("config.task", "stimuli", "screen.resolution_px", "screen.refresh_hz")
+
+
+@dataclass(frozen=True)
+class RunInfo:
+    """Who and where a run is, for :attr:`Task.open_state` (before the session opens).
+
+    Attributes
+    ----------
+    participant, session : str
+        The labels.
+    data_root : Path
+        The data root the session folder is in.
+    resume : bool
+        Whether this run resumes an interrupted session.
+    """
+
+    participant: str
+    session: str
+    data_root: Path
+    resume: bool
 
 
 @dataclass(frozen=True)
@@ -67,6 +89,12 @@ class Task:
     practice_items : callable, optional
         ``practice_items(settings, stimuli) -> list of dict`` for the practice
         block; default: drawn from ``items``.
+    open_state : callable, optional
+        ``open_state(config, run) -> context manager``: something the trials share
+        beyond the session (a database of chains shared by every session of a
+        study), entered before the session folder is opened and left after it is
+        closed (also on Escape or an error); what it yields is ``ctx.state``. ``run``
+        is a :class:`RunInfo`.
     """
 
     name: str
@@ -78,6 +106,7 @@ class Task:
     resume_fixed: tuple[str, ...] = RESUME_FIXED
     resume_free: tuple[str, ...] = RESUME_FREE
     practice_items: Callable[[Any, Any], list[dict[str, Any]]] | None = None
+    open_state: Callable[[Any, RunInfo], AbstractContextManager[Any]] | None = None
 
     @property
     def trial_columns(self) -> tuple[str, ...]:

@@ -93,6 +93,10 @@ class TrialContext:
         ``TRIAL_RESULT`` code sent after the trial (0: finished normally); set it to a
         task-documented code (e.g. 1: no response before the deadline). Code 2 is the
         runtime's: the trial was cut short by Escape (and is not in ``trials.tsv``).
+    state : object
+        What the task's :attr:`tasks.runtime.task.Task.open_state` yielded (None without).
+    seed : int
+        The session's seed.
     """
 
     win: Any
@@ -106,6 +110,8 @@ class TrialContext:
     trial: dict[str, Any]
     rng: np.random.Generator
     result_code: int = 0
+    state: Any = None
+    seed: int = 0
     frames: list[dict[str, Any]] = field(default_factory=list)
     image_onset_s: float = math.nan
     image_onset_tracker_ms: float = math.nan

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import re
 import sys
 import types
 from pathlib import Path
@@ -156,7 +157,7 @@ def test_task_config_inline_lab_and_override(tmp_path: Path) -> None:
     [
         pytest.param(
             "[task]\n",
-            r"\[task\] name: invalid value.*\['free-viewing', 'object-search', 'saliency-search'\]",
+            r"\[task\] name: invalid value.*" + re.escape(str(sorted(TASKS))),
             id="no-name",
         ),
         pytest.param('[task]\nname = "freeviewing"\n', r"but got 'freeviewing'", id="bad-name"),
@@ -229,7 +230,13 @@ def test_every_shipped_config_loads(repo_root: Path) -> None:
 
 def test_lab_default_is_never_simulated(repo_root: Path) -> None:
     assert load_lab_config(repo_root / "configs" / "lab.toml").tracker.kind == "eyelink"
-    for name in ("free_viewing.toml", "object_search.toml", "saliency_search.toml"):
+    for name in (
+        "dot_discrimination.toml",
+        "free_viewing.toml",
+        "object_search.toml",
+        "patch_rating.toml",
+        "saliency_search.toml",
+    ):
         assert load_config(repo_root / "configs" / name).lab.tracker.kind == "eyelink"
 
 

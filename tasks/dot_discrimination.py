@@ -266,10 +266,11 @@ def _dot(ctx: TrialContext, place: ImagePlacement, dot_px: tuple[int, int], radi
     from psychopy import visual
 
     width, height = place.native_size_px
-    # image pixel i covers screen [left - 0.5 + i s, left - 0.5 + (i + 1) s): its centre is
-    # at left - 0.5 + (i + 0.5) s (the convention of tasks.runtime.responses.to_image_pixel)
-    x = place.left_px - 0.5 + (dot_px[0] + 0.5) * place.width_px / width
-    y = place.top_px - 0.5 + (dot_px[1] + 0.5) * place.height_px / height
+    # PsychoPy's positions are pixel edges from the window's centre: screen pixel j spans
+    # [j, j + 1), image pixel i spans [left + i s, left + (i + 1) s), so its centre is at
+    # left + (i + 0.5) s (as image_stim places the image by its centre)
+    x = place.left_px + (dot_px[0] + 0.5) * place.width_px / width
+    y = place.top_px + (dot_px[1] + 0.5) * place.height_px / height
     screen_w, screen_h = ctx.screen.size_px
     return visual.Circle(
         ctx.win,

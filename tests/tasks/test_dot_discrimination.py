@@ -241,6 +241,8 @@ def test_lab_config_runs_without_a_tracker(
         config.lab,
         tracker=dataclasses.replace(config.lab.tracker, kind="none"),
         participant=dataclasses.replace(config.lab.participant, kind="simulated"),
+        # Xvfb has no vertical sync: keep the frame grid, skip the refresh check
+        display=dataclasses.replace(config.lab.display, pace_flips=True, check_timing=False),
     )
     folder = run(
         dataclasses.replace(config, lab=lab), participant="02", data_root=tmp_path, windowed=True
@@ -322,3 +324,16 @@ def test_the_dot_is_drawn_on_its_image_pixel(repo_root: Path) -> None:
     assert abs(rows.mean() - (place.top_px + 40.5)) <= 0.25
     # a disc of radius 6 px: about pi 36 = 113 pixels
     assert abs(red.sum() - np.pi * 36) <= 12
+
+
+def test_a_label_without_a_number_is_refused(
+    fast_config: Callable[..., ExperimentConfig], halves_stimulus_set: Path, tmp_path: Path
+) -> None:
+    """The positions' conditions follow the participant number: a label needs digits (the
+    runtime asks Task.participant_items before it opens anything)."""
+    from tasks.runtime.schedule import ScheduleError
+
+    config = fast_config(halves_stimulus_set, name=CONFIG)
+    with pytest.raises(ScheduleError, match=r"no digits"):
+        run(config, participant="abc", data_root=tmp_path / "data", windowed=True)
+    assert not (tmp_path / "data").exists()

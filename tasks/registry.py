@@ -11,8 +11,10 @@ __all__ = ["TASKS", "get_task", "task_settings", "task_summaries"]
 #: the module that defines it as ``TASK`` (a :class:`tasks.runtime.task.Task`). A new
 #: task is a module with its ``TASK`` and one line here.
 TASKS: dict[str, str] = {
+    "dot-discrimination": "tasks.dot_discrimination",
     "free-viewing": "tasks.free_viewing",
     "object-search": "tasks.object_search",
+    "patch-rating": "tasks.patch_rating",
     "saliency-search": "tasks.saliency_search",
     "serial-reproduction": "tasks.serial_reproduction",
 }

@@ -311,12 +311,16 @@ def test_every_shipped_config_loads(repo_root: Path) -> None:
 
     loaders = {
         "ais.toml": load_ais_config,
+        "dot_discrimination.toml": load_config,
+        "dot_discrimination_simulated.toml": load_config,
         "free_viewing.toml": load_config,
         "free_viewing_simulated.toml": load_config,
         "lab.toml": load_lab_config,
         "lab_simulated.toml": load_lab_config,
         "object_search.toml": load_config,
         "object_search_simulated.toml": load_config,
+        "patch_rating.toml": load_config,
+        "patch_rating_simulated.toml": load_config,
         "saliency_search.toml": load_config,
         "saliency_search_simulated.toml": load_config,
         "serial_reproduction.toml": load_config,

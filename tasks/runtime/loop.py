@@ -16,7 +16,7 @@ from stimuli.stimulus_set import read_stimulus_set
 from ..config import ExperimentConfig
 from .display import Presenter, n_frames, open_window
 from .responses import PersonResponder, ResponseRequest
-from .schedule import breaks, build_schedule, read_conditions
+from .schedule import breaks, build_schedule, participant_index, read_conditions
 from .session import Session, SessionAborted, SessionPaused
 from .setup import SIMULATION_TRUTH_SOURCE, open_session, open_session_tracker, resolve_seed
 from .task import FRAME_COLUMNS, RunInfo, Task
@@ -68,7 +68,10 @@ def run_task(
     settings, lab = config.task, config.lab
     stimuli = read_stimulus_set(settings.stimulus_set)
     seed = resolve_seed(settings.seed)
-    items = task.items(settings, stimuli)
+    if task.participant_items is None:
+        items = task.items(settings, stimuli)
+    else:
+        items = task.participant_items(settings, stimuli, participant_index(participant))
     practice = task.practice_items(settings, stimuli) if task.practice_items else items
     info = {
         "seed": seed,

@@ -88,13 +88,20 @@ class Task:
         ``session.json`` paths a resume may not change, and those inside them it may.
     practice_items : callable, optional
         ``practice_items(settings, stimuli) -> list of dict`` for the practice
-        block; default: drawn from ``items``.
+        block; default: drawn from the main items.
     open_state : callable, optional
         ``open_state(config, run) -> context manager``: something the trials share
         beyond the session (a database of chains shared by every session of a
         study), entered before the session folder is opened and left after it is
         closed (also on Escape or an error); what it yields is ``ctx.state``. ``run``
         is a :class:`RunInfo`.
+    participant_items : callable, optional
+        ``participant_items(settings, stimuli, index) -> list of dict``: the main
+        items of participant number ``index``
+        (:func:`tasks.runtime.schedule.participant_index` of the label), for designs
+        balanced across participants (each participant's conditions or share of the
+        items); when given, the runtime takes the main items from it instead of
+        ``items`` (which stays the whole design).
     """
 
     name: str
@@ -107,6 +114,7 @@ class Task:
     resume_free: tuple[str, ...] = RESUME_FREE
     practice_items: Callable[[Any, Any], list[dict[str, Any]]] | None = None
     open_state: Callable[[Any, RunInfo], AbstractContextManager[Any]] | None = None
+    participant_items: Callable[[Any, Any, int], list[dict[str, Any]]] | None = None
 
     @property
     def trial_columns(self) -> tuple[str, ...]:

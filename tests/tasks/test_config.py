@@ -230,7 +230,13 @@ def test_every_shipped_config_loads(repo_root: Path) -> None:
 
 def test_lab_default_is_never_simulated(repo_root: Path) -> None:
     assert load_lab_config(repo_root / "configs" / "lab.toml").tracker.kind == "eyelink"
-    for name in ("free_viewing.toml", "object_search.toml", "saliency_search.toml"):
+    for name in (
+        "dot_discrimination.toml",
+        "free_viewing.toml",
+        "object_search.toml",
+        "patch_rating.toml",
+        "saliency_search.toml",
+    ):
         assert load_config(repo_root / "configs" / name).lab.tracker.kind == "eyelink"
 
 

@@ -21,10 +21,18 @@ pytestmark = [pytest.mark.window, pytest.mark.slow]
 
 #: Each task's short settings (the rest: the task's defaults); every task runs 2 x 3 trials.
 _SETTINGS = {
+    "dot-discrimination": (
+        "grid = [1, 1]\nfirst_duration_s = 0.2\ndelay_duration_s = 0.1\n"
+        "fixation_duration_s = 0.1\nresponse_timeout_s = 3.0\niti_s = 0.05\n"
+    ),
     "free-viewing": "image_duration_s = 0.6\nfixation_duration_s = 0.2\niti_s = 0.1\n",
     "object-search": (
         "cue_duration_s = 0.2\nfixation_duration_s = 0.1\ntimeout_s = 3.0\n"
         "click_timeout_s = 3.0\niti_s = 0.05\n"
+    ),
+    "patch-rating": (
+        "grid = [1, 1]\nsubsets = 1\ncatch_trials = 0\nfixation_duration_s = 0.1\n"
+        "response_timeout_s = 3.0\niti_s = 0.05\n"
     ),
     "saliency-search": (
         "image_duration_s = 0.4\nfixation_duration_s = 0.1\nclick_timeout_s = 3.0\niti_s = 0.05\n"

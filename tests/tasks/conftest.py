@@ -10,6 +10,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -200,10 +201,12 @@ def quick_answers(monkeypatch: pytest.MonkeyPatch) -> float:
     Only their reaction times change (recorded as ``rt_median_s`` in ``session.json``): the
     answers' model is the same, so tests of many trials run in a few seconds.
     """
-    import functools
-
     from tasks.runtime.participant import SimulatedParticipant
 
-    quick = functools.partialmethod(SimulatedParticipant.__init__, rt_median_s=0.05)
+    original = SimulatedParticipant.__init__
+
+    def quick(self: SimulatedParticipant, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **{**kwargs, "rt_median_s": 0.05})
+
     monkeypatch.setattr(SimulatedParticipant, "__init__", quick)
     return 0.05

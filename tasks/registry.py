@@ -14,6 +14,8 @@ TASKS: dict[str, str] = {
     "free-viewing": "tasks.free_viewing",
     "object-search": "tasks.object_search",
     "saliency-search": "tasks.saliency_search",
+    "masked-recognition": "tasks.masked_recognition",
+    "similarity-rating": "tasks.similarity_rating",
 }
 
 

@@ -67,7 +67,10 @@ def run_task(
     settings, lab = config.task, config.lab
     stimuli = read_stimulus_set(settings.stimulus_set)
     seed = resolve_seed(settings.seed)
-    items = task.items(settings, stimuli)
+    if task.participant_items is not None:
+        items = task.participant_items(settings, stimuli, participant)
+    else:
+        items = task.items(settings, stimuli)
     practice = task.practice_items(settings, stimuli) if task.practice_items else items
     info = {
         "seed": seed,
@@ -118,7 +121,7 @@ def run_task(
                 # after a resume the instructions were just shown: no break before the first trial
                 if trial["trial_id"] in pauses and index > 0:
                     _continue(presenter, responder, _text(win, screen, pauses[trial["trial_id"]]))
-                _run_one(
+                again = _run_one(
                     task,
                     trial,
                     ses,
@@ -132,6 +135,8 @@ def run_task(
                     stimuli,
                     seed,
                 )
+                if again is not None:  # a repeat at the end (the loop reaches appended trials)
+                    remaining.append(again)
             _show_for(presenter, _text(win, screen, "Thank you!"), n_frames(0.5, hz))
         except TrackerLinkLost as lost:
             _link_lost(ses, presenter, win, screen, lost)
@@ -279,7 +284,8 @@ def _run_one(
     settings: Any,
     stimuli: Any,
     seed: int,
-) -> None:
+) -> dict[str, Any] | None:
+    """Run one trial and write its row; returns the repeat it asked for, if one was added."""
     tid = int(trial["trial_id"])
     centre = (screen.width_px / 2.0, screen.height_px / 2.0)
     if settings.drift_check_every and (tid - 1) % settings.drift_check_every == 0:
@@ -327,4 +333,25 @@ def _run_one(
         **row,
         "eye_file": ses.eye_file,
     }
+    again = _schedule_repeat(ses, trial) if ctx.repeat_at_end else None
     ses.write_trial(full, ctx.frames)
+    return again
+
+
+def _schedule_repeat(ses: Session, trial: dict[str, Any]) -> dict[str, Any] | None:
+    """Append a repeat of ``trial`` to the schedule in ``session.json``; returns it.
+
+    The repeat is the trial's entry with the next free ``trial_id`` and ``repeat_of``
+    set. None for a practice trial, a repeat, or a trial whose repeat is in the schedule
+    already (its row was lost in a crash after the repeat was recorded: the resume
+    runs that repeat, once).
+    """
+    tid = int(trial["trial_id"])
+    schedule = list(ses.info["schedule"])
+    if trial.get("practice") or trial.get("repeat_of") is not None:
+        return None
+    if any(t.get("repeat_of") == tid for t in schedule):
+        return None
+    again = {**trial, "trial_id": max(int(t["trial_id"]) for t in schedule) + 1, "repeat_of": tid}
+    ses.update(schedule=[*schedule, again])
+    return again

@@ -67,6 +67,10 @@ class Task:
     practice_items : callable, optional
         ``practice_items(settings, stimuli) -> list of dict`` for the practice
         block; default: drawn from ``items``.
+    participant_items : callable, optional
+        ``participant_items(settings, stimuli, participant) -> list of dict``: the
+        items of one participant (its label), used instead of ``items`` when given
+        (e.g. each participant's share of a balanced design).
     """
 
     name: str
@@ -78,6 +82,7 @@ class Task:
     resume_fixed: tuple[str, ...] = RESUME_FIXED
     resume_free: tuple[str, ...] = RESUME_FREE
     practice_items: Callable[[Any, Any], list[dict[str, Any]]] | None = None
+    participant_items: Callable[[Any, Any, str], list[dict[str, Any]]] | None = None
 
     @property
     def trial_columns(self) -> tuple[str, ...]:

@@ -312,8 +312,11 @@ def trial_mask(
     else:
         from stimuli.masks import make_mask
 
-        options = {} if settings.mask_percent is None else {"percent": settings.mask_percent}
-        mask = make_mask(stimuli.map(source, mask_image_id), kind=settings.mask_kind, **options)
+        mask = make_mask(
+            stimuli.map(source, mask_image_id),
+            kind=settings.mask_kind,
+            percent=settings.mask_percent,
+        )
     if mask.shape != tuple(shape):
         mask = resample(mask, tuple(shape))
     return np.clip(mask, 0.0, 1.0)
@@ -399,7 +402,9 @@ def run_trial(ctx: TrialContext, trial: dict[str, Any]) -> dict[str, Any]:
     task: MaskedRecognitionConfig = ctx.settings
     image_id = trial["image_id"]
     image = ctx.stimuli.image(image_id)
-    mask = trial_mask(task, ctx.stimuli, trial["mask_source"], trial["mask_image_id"], image.shape[:2])
+    mask = trial_mask(
+        task, ctx.stimuli, trial["mask_source"], trial["mask_image_id"], image.shape[:2]
+    )
     target = render(image, mask, background=task.background, greyscale=task.greyscale)
     evidence = None
     if SIMULATION_TRUTH_SOURCE in ctx.stimuli.map_sources:

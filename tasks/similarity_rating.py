@@ -214,7 +214,9 @@ def participant_items(
     k = settings.pairs_per_participant
     # a subset needs the participant number; all pairs use it (when there is one) for the sides
     subset = 0 < k < len(pairs)
-    number = participant_index(participant) if subset or any(c.isdigit() for c in participant) else 1
+    number = (
+        participant_index(participant) if subset or any(c.isdigit() for c in participant) else 1
+    )
     positions = participant_pairs(len(pairs), k, number, seed=settings.pair_seed)
     return [
         {"image_a": pairs[p][0], "image_b": pairs[p][1], "swap": (j + number) % 2}

@@ -175,7 +175,7 @@ class TrialContext:
         height, width = data.shape[:2]
         place = ImagePlacement.centered(self.screen.size_px, (width, height), scale=scale)
         if offset_px != (0, 0):
-            dx, dy = (int(round(v)) for v in offset_px)
+            dx, dy = (round(v) for v in offset_px)
             place = dataclasses.replace(place, left_px=place.left_px + dx, top_px=place.top_px + dy)
         stim = image_stim(self.win, data, place, self.screen.size_px)
         self.tracker.log_image(image_id, f"images/{image_id}.png", place)

@@ -156,7 +156,8 @@ def test_task_config_inline_lab_and_override(tmp_path: Path) -> None:
     [
         pytest.param(
             "[task]\n",
-            r"\[task\] name: invalid value.*\['free-viewing', 'object-search', 'saliency-search'\]",
+            r"\[task\] name: invalid value.*\['free-viewing', 'masked-recognition', "
+            r"'object-search', 'saliency-search', 'similarity-rating'\]",
             id="no-name",
         ),
         pytest.param('[task]\nname = "freeviewing"\n', r"but got 'freeviewing'", id="bad-name"),

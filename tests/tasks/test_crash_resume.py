@@ -29,6 +29,12 @@ _SETTINGS = {
     "saliency-search": (
         "image_duration_s = 0.4\nfixation_duration_s = 0.1\nclick_timeout_s = 3.0\niti_s = 0.05\n"
     ),
+    # the search set's planted map as the mask source; correct masks only: 3 items
+    "masked-recognition": (
+        'mask_sources = ["simulation/truth"]\nmask_matches = ["correct"]\n'
+        "fixation_duration_s = 0.1\nresponse_window_s = 1.0\niti_s = 0.05\n"
+    ),
+    "similarity-rating": "fixation_duration_s = 0.1\nrating_timeout_s = 3.0\niti_s = 0.05\n",
 }
 
 
@@ -98,8 +104,9 @@ def test_sigkill_after_trial_3_then_resume(
     info = json.loads((folder / "session.json").read_text())
     # the rows follow the schedule recorded by the first run (the resume reused it)
     assert [t["trial_id"] for t in info["schedule"]] == list(range(1, 7))
-    assert [t["image_id"] for t in info["schedule"]] == list(trials["image_id"])
-    assert list(trials["image_id"][:done_before]) == list(killed["image_id"])
+    image = "image_a" if task == "similarity-rating" else "image_id"  # a pair's first image
+    assert [t[image] for t in info["schedule"]] == list(trials[image])
+    assert list(trials[image][:done_before]) == list(killed[image])
     assert info["status"] == "completed"
     assert info["resumes"][0]["after_trials"] == done_before
     assert info["eye_files"] == ["eye/01s1.asc", "eye/01s1r1.asc"]

@@ -147,7 +147,6 @@ def test_recognition_follows_the_planted_mass_the_mask_keeps(session: Path) -> N
 
 def test_items_pair_each_image_with_its_own_and_the_next_images_mask(tmp_path: Path) -> None:
     from stimuli import read_stimulus_set
-
     from tasks.masked_recognition import MaskedRecognitionConfig
 
     stimuli = read_stimulus_set(_quadrant_set(tmp_path / "q.h5"))

@@ -30,8 +30,8 @@ the first flip, so target, mask and choice follow each other flip after flip.
 
 **Frames shown.** ``target_frames_shown`` and ``mask_frames_shown`` count the display
 refreshes each phase stayed on, from its onset flip to the next phase's onset flip
-(``round(duration / frame)``, at least the flips made): equal to the planned frames
-unless a frame was dropped. A trial where either differs from its plan
+(its flips, plus one for each whole frame it ran over: :func:`phase_refreshes`): equal
+to the planned frames unless a frame was dropped. A trial where either differs from its plan
 is ``flagged`` (1); with ``repeat_flagged`` it is run once more at the end of the
 session (:attr:`tasks.runtime.TrialContext.repeat_at_end`): the repeat is a copy of the
 trial's schedule entry with the next free ``trial_id`` and ``repeat_of`` = the flagged
@@ -68,6 +68,7 @@ with probability ``1/m + (1 - 1/m) e`` after the shared log-normal reaction time
 from __future__ import annotations
 
 import dataclasses
+import math
 from pathlib import Path
 from typing import Any, Literal
 
@@ -340,16 +341,21 @@ def planted_kept(planted: NDArray[np.floating], mask: NDArray[np.floating]) -> f
 
 
 def phase_refreshes(timing: FrameTiming, end_s: float) -> int:
-    """Display refreshes a phase stayed on: ``round((end_s - onset) / frame)``, at least its flips.
+    """Display refreshes a phase stayed on: its flips, plus one per whole frame it overran.
 
-    ``end_s`` is the next phase's onset flip. Its planned frames unless a frame was
-    dropped (the phase then stays on for an extra refresh); on a display without
-    vertical sync, where flips return at once, the flips made.
+    ``end_s`` is the next phase's onset flip. The phase lasted ``d = end_s - onset``;
+    with n flips it was on for ``n + floor(d / frame - n + 1/4)`` refreshes (at least
+    n): an extra refresh counts once the phase ran 3/4 of a frame past its flips. A
+    real display's durations are whole refreshes, so this is its planned frames unless
+    a frame was dropped; on a display without vertical sync whose flips are paced (the
+    simulated display), a flip late by a fraction of a frame is not a dropped frame;
+    where flips return at once, the flips made.
     """
-    if len(timing.flips) == 0:
+    n = len(timing.flips)
+    if n == 0:
         return 0
-    refreshes = round((float(end_s) - timing.onset_s) / timing.frame_s)
-    return int(max(len(timing.flips), refreshes))
+    overrun = (float(end_s) - timing.onset_s) / timing.frame_s - n
+    return n + max(0, math.floor(overrun + 0.25))
 
 
 def _backward_mask(ctx: TrialContext, image: NDArray[np.uint8]) -> NDArray[np.uint8]:

@@ -24,9 +24,11 @@ Two layouts are read (CSV or TSV):
   is empty (no response) are dropped with a warning; rows rating an image
   against itself are dropped with a warning. Extra columns are ignored.
 
-A session folder (holding ``trials.tsv``) or several files/folders may be
-given; they are pooled. Ratings are similarities; ``dissimilarity=True``
-negates them (H = -D), so larger always means more similar.
+A session folder (holding ``trials.tsv``), a data root or any folder above
+rating sessions (every ``.../similarity-rating/trials.tsv`` under it, as
+``selectivity run similarity-rating`` writes them), or several files/folders may
+be given; they are pooled, and rows with ``practice = 1`` are left out. Ratings
+are similarities; ``dissimilarity=True`` negates them (H = -D), so larger always means more similar.
 """
 
 from __future__ import annotations
@@ -124,6 +126,10 @@ class SimilarityMatrix:
         return pd.DataFrame(self.values, index=list(self.ids), columns=list(self.ids))
 
 
+#: The rating task's session sub-folder (``<root>/sub-*/ses-*/similarity-rating/``).
+_TASK_FOLDER = "similarity-rating"
+
+
 def _files(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> list[Path]:
     items = [paths] if isinstance(paths, (str, os.PathLike)) else list(paths)
     if not items:
@@ -131,6 +137,16 @@ def _files(paths: str | os.PathLike[str] | Sequence[str | os.PathLike[str]]) -> 
     files = []
     for item in items:
         path = Path(item)
+        if path.is_dir() and not (path / "trials.tsv").is_file():
+            # a data root (or a participant's folder): every rating session under it
+            found = sorted(path.glob(f"**/{_TASK_FOLDER}/trials.tsv"))
+            if not found:
+                raise FileNotFoundError(
+                    f"No similarity-rating file at {path}: it holds no trials.tsv and no "
+                    f"session folders .../{_TASK_FOLDER}/trials.tsv."
+                )
+            files.extend(found)
+            continue
         if path.is_dir():
             path = path / "trials.tsv"
         if not path.is_file():
@@ -184,6 +200,8 @@ def _from_long(frame: pd.DataFrame, path: Path, pooled: dict) -> None:
             f"{path}: a long-format rating table needs the columns {list(LONG_COLUMNS)}; "
             f"{missing} are missing (columns: {list(frame.columns)})."
         )
+    if "practice" in frame.columns:  # a rating session's practice trials are not data
+        frame = frame[frame["practice"].str.strip() != "1"]
     ratings = _numbers(frame[["rating"]], path, "rating")[:, 0]
     a = frame["image_a"].str.strip().to_numpy()
     b = frame["image_b"].str.strip().to_numpy()
@@ -265,8 +283,9 @@ def read_similarity(
     ----------
     path : path-like or sequence of path-like
         ``.csv`` (comma) or any other suffix (tab, e.g. ``.tsv``); a folder
-        means its ``trials.tsv`` (a rating session). Several are pooled
-        (long layout only).
+        means its ``trials.tsv`` (a rating session) or, without one, every
+        ``similarity-rating/trials.tsv`` under it (a data root). Several are
+        pooled (long layout only).
     layout : {"auto", "matrix", "long"}
         "auto": long when the header has the columns ``image_a`` and
         ``image_b``, else matrix.

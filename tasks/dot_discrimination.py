@@ -69,7 +69,7 @@ from ._grid import grid_points
 from ._rows import PLACEMENT_COLUMNS, placement_values, seconds
 from .config import ExperimentConfig, TaskSettings
 from .runtime.responses import ResponseRequest
-from .runtime.schedule import assign_conditions
+from .runtime.schedule import assign_conditions, participant_index
 from .runtime.task import Task
 from .runtime.trial import TrialContext, image_stim
 
@@ -357,6 +357,12 @@ def run_trial(ctx: TrialContext, trial: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _for_participant(settings: Any, stimuli: Any, participant: str) -> list[dict[str, Any]]:
+    """:func:`participant_items` for the number in the participant's label (a label
+    without digits is refused before the session opens)."""
+    return participant_items(settings, stimuli, participant_index(participant))
+
+
 TASK = Task(
     name="dot-discrimination",
     settings=DotDiscriminationConfig,
@@ -364,7 +370,7 @@ TASK = Task(
     items=items,
     run_trial=run_trial,
     response_model=RESPONSE_MODEL,
-    participant_items=participant_items,
+    participant_items=_for_participant,
 )
 
 

@@ -63,6 +63,7 @@ from ._grid import grid_points
 from ._rows import PLACEMENT_COLUMNS, placement_values, seconds
 from .config import ExperimentConfig, TaskSettings
 from .runtime.responses import rating_scale
+from .runtime.schedule import participant_index
 from .runtime.task import Task
 from .runtime.trial import TrialContext
 
@@ -332,6 +333,12 @@ def run_trial(ctx: TrialContext, trial: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _for_participant(settings: Any, stimuli: Any, participant: str) -> list[dict[str, Any]]:
+    """:func:`subset_items` for the number in the participant's label (a label without digits is
+    refused before the session opens)."""
+    return subset_items(settings, stimuli, participant_index(participant))
+
+
 TASK = Task(
     name="patch-rating",
     settings=PatchRatingConfig,
@@ -339,7 +346,7 @@ TASK = Task(
     items=items,
     run_trial=run_trial,
     response_model=RESPONSE_MODEL,
-    participant_items=subset_items,
+    participant_items=_for_participant,
 )
 
 

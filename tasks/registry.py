@@ -13,10 +13,12 @@ __all__ = ["TASKS", "get_task", "task_settings", "task_summaries"]
 TASKS: dict[str, str] = {
     "dot-discrimination": "tasks.dot_discrimination",
     "free-viewing": "tasks.free_viewing",
+    "masked-recognition": "tasks.masked_recognition",
     "object-search": "tasks.object_search",
     "patch-rating": "tasks.patch_rating",
     "saliency-search": "tasks.saliency_search",
     "serial-reproduction": "tasks.serial_reproduction",
+    "similarity-rating": "tasks.similarity_rating",
 }
 
 

@@ -317,6 +317,8 @@ def test_every_shipped_config_loads(repo_root: Path) -> None:
         "free_viewing_simulated.toml": load_config,
         "lab.toml": load_lab_config,
         "lab_simulated.toml": load_lab_config,
+        "masked_recognition.toml": load_config,
+        "masked_recognition_simulated.toml": load_config,
         "object_search.toml": load_config,
         "object_search_simulated.toml": load_config,
         "patch_rating.toml": load_config,
@@ -325,6 +327,8 @@ def test_every_shipped_config_loads(repo_root: Path) -> None:
         "saliency_search_simulated.toml": load_config,
         "serial_reproduction.toml": load_config,
         "serial_reproduction_simulated.toml": load_config,
+        "similarity_rating.toml": load_config,
+        "similarity_rating_simulated.toml": load_config,
     }
     names = sorted(p.name for p in (repo_root / "configs").glob("*.toml"))
     assert set(names) - {"stimuli_build.toml"} == set(loaders), "a new file needs its loader here"

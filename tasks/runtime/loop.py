@@ -16,7 +16,7 @@ from stimuli.stimulus_set import read_stimulus_set
 from ..config import ExperimentConfig
 from .display import Presenter, n_frames, open_window
 from .responses import PersonResponder, ResponseRequest
-from .schedule import breaks, build_schedule, participant_index, read_conditions
+from .schedule import breaks, build_schedule, read_conditions
 from .session import Session, SessionAborted, SessionPaused
 from .setup import SIMULATION_TRUTH_SOURCE, open_session, open_session_tracker, resolve_seed
 from .task import FRAME_COLUMNS, RunInfo, Task
@@ -71,7 +71,7 @@ def run_task(
     if task.participant_items is None:
         items = task.items(settings, stimuli)
     else:
-        items = task.participant_items(settings, stimuli, participant_index(participant))
+        items = task.participant_items(settings, stimuli, participant)
     practice = task.practice_items(settings, stimuli) if task.practice_items else items
     info = {
         "seed": seed,
@@ -142,7 +142,7 @@ def _run(
                 # after a resume the instructions were just shown: no break before the first trial
                 if trial["trial_id"] in pauses and index > 0:
                     _continue(presenter, responder, _text(win, screen, pauses[trial["trial_id"]]))
-                _run_one(
+                again = _run_one(
                     task,
                     trial,
                     ses,
@@ -157,6 +157,8 @@ def _run(
                     seed,
                     shared,
                 )
+                if again is not None:  # a repeat at the end (the loop reaches appended trials)
+                    remaining.append(again)
             _show_for(presenter, _text(win, screen, "Thank you!"), n_frames(0.5, hz))
         except TrackerLinkLost as lost:
             _link_lost(ses, presenter, win, screen, lost)
@@ -307,7 +309,8 @@ def _run_one(
     stimuli: Any,
     seed: int,
     shared: Any = None,
-) -> None:
+) -> dict[str, Any] | None:
+    """Run one trial and write its row; returns the repeat it asked for, if one was added."""
     tid = int(trial["trial_id"])
     centre = (screen.width_px / 2.0, screen.height_px / 2.0)
     if settings.drift_check_every and (tid - 1) % settings.drift_check_every == 0:
@@ -359,4 +362,25 @@ def _run_one(
         **row,
         "eye_file": ses.eye_file,
     }
+    again = _schedule_repeat(ses, trial) if ctx.repeat_at_end else None
     ses.write_trial(full, ctx.frames)
+    return again
+
+
+def _schedule_repeat(ses: Session, trial: dict[str, Any]) -> dict[str, Any] | None:
+    """Append a repeat of ``trial`` to the schedule in ``session.json``; returns it.
+
+    The repeat is the trial's entry with the next free ``trial_id`` and ``repeat_of``
+    set. None for a practice trial, a repeat, or a trial whose repeat is in the schedule
+    already (its row was lost in a crash after the repeat was recorded: the resume
+    runs that repeat, once).
+    """
+    tid = int(trial["trial_id"])
+    schedule = list(ses.info["schedule"])
+    if trial.get("practice") or trial.get("repeat_of") is not None:
+        return None
+    if any(t.get("repeat_of") == tid for t in schedule):
+        return None
+    again = {**trial, "trial_id": max(int(t["trial_id"]) for t in schedule) + 1, "repeat_of": tid}
+    ses.update(schedule=[*schedule, again])
+    return again

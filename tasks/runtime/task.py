@@ -96,12 +96,13 @@ class Task:
         closed (also on Escape or an error); what it yields is ``ctx.state``. ``run``
         is a :class:`RunInfo`.
     participant_items : callable, optional
-        ``participant_items(settings, stimuli, index) -> list of dict``: the main
-        items of participant number ``index``
-        (:func:`tasks.runtime.schedule.participant_index` of the label), for designs
-        balanced across participants (each participant's conditions or share of the
-        items); when given, the runtime takes the main items from it instead of
-        ``items`` (which stays the whole design).
+        ``participant_items(settings, stimuli, participant) -> list of dict``: the main
+        items of the participant labelled ``participant``, for designs balanced across
+        participants (each participant's conditions or share of the items; the number
+        is usually :func:`tasks.runtime.schedule.participant_index` of the label, which
+        refuses a label without digits); when given, the runtime takes the main items
+        from it, before anything is opened, instead of ``items`` (which stays the whole
+        design).
     """
 
     name: str
@@ -114,7 +115,7 @@ class Task:
     resume_free: tuple[str, ...] = RESUME_FREE
     practice_items: Callable[[Any, Any], list[dict[str, Any]]] | None = None
     open_state: Callable[[Any, RunInfo], AbstractContextManager[Any]] | None = None
-    participant_items: Callable[[Any, Any, int], list[dict[str, Any]]] | None = None
+    participant_items: Callable[[Any, Any, str], list[dict[str, Any]]] | None = None
 
     @property
     def trial_columns(self) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ off the screen, so a task cannot forget them.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -97,6 +98,12 @@ class TrialContext:
         What the task's :attr:`tasks.runtime.task.Task.open_state` yielded (None without).
     seed : int
         The session's seed.
+    repeat_at_end : bool
+        Set it to run this trial once more at the end of the session (e.g. its frames
+        were not shown as planned): :func:`tasks.runtime.run_task` appends a copy of its
+        schedule entry with the next free ``trial_id`` and ``repeat_of`` = this trial's
+        id to the schedule in ``session.json`` before this trial's row is written, so a
+        resume runs it exactly once. Practice trials and repeats are not repeated.
     """
 
     win: Any
@@ -112,6 +119,7 @@ class TrialContext:
     result_code: int = 0
     state: Any = None
     seed: int = 0
+    repeat_at_end: bool = False
     frames: list[dict[str, Any]] = field(default_factory=list)
     image_onset_s: float = math.nan
     image_onset_tracker_ms: float = math.nan
@@ -141,9 +149,14 @@ class TrialContext:
 
     # stimuli ---------------------------------------------------------------------------
     def image(
-        self, image_id: str, *, scale: float = 1.0, pixels: Any = None
+        self,
+        image_id: str,
+        *,
+        scale: float = 1.0,
+        pixels: Any = None,
+        offset_px: tuple[int, int] = (0, 0),
     ) -> tuple[Any, ImagePlacement]:
-        """The image ``image_id`` centred on the screen, announced to the tracker.
+        """The image ``image_id`` centred on the screen (or shifted), announced to the tracker.
 
         Parameters
         ----------
@@ -154,6 +167,9 @@ class TrialContext:
         pixels : ndarray of shape (H, W) or (H, W, 3), optional
             What to draw instead of the stored image (e.g. a masked version), at the
             image's size.
+        offset_px : (int, int)
+            Shift from the centred position in whole screen pixels, ``(x right, y down)``
+            (e.g. two images side by side).
 
         Returns
         -------
@@ -165,6 +181,9 @@ class TrialContext:
         data = self.stimuli.image(image_id) if pixels is None else pixels
         height, width = data.shape[:2]
         place = ImagePlacement.centered(self.screen.size_px, (width, height), scale=scale)
+        if offset_px != (0, 0):
+            dx, dy = (round(v) for v in offset_px)
+            place = dataclasses.replace(place, left_px=place.left_px + dx, top_px=place.top_px + dy)
         stim = image_stim(self.win, data, place, self.screen.size_px)
         self.tracker.log_image(image_id, f"images/{image_id}.png", place)
         self._image_stims[id(stim)] = stim

@@ -42,6 +42,12 @@ _SETTINGS = {
         "trials = 6\ndot_duration_s = 0.3\ndelay_s = 0.1\nfixation_duration_s = 0.1\n"
         "click_timeout_s = 3.0\niti_s = 0.05\n"
     ),
+    # the search set's planted map as the mask source; correct masks only: 3 items
+    "masked-recognition": (
+        'mask_sources = ["simulation/truth"]\nmask_matches = ["correct"]\n'
+        "fixation_duration_s = 0.1\nresponse_window_s = 1.0\niti_s = 0.05\n"
+    ),
+    "similarity-rating": "fixation_duration_s = 0.1\nrating_timeout_s = 3.0\niti_s = 0.05\n",
 }
 #: How a task's settings make 6 trials (default: 2 repetitions of the 3 images).
 _SIX_TRIALS = {"serial-reproduction": ""}
@@ -114,9 +120,10 @@ def test_sigkill_after_trial_3_then_resume(
     info = json.loads((folder / "session.json").read_text())
     # the rows follow the schedule recorded by the first run (the resume reused it)
     assert [t["trial_id"] for t in info["schedule"]] == list(range(1, 7))
-    if "image_id" in info["schedule"][0]:  # a fixed schedule names its images in advance
-        assert [t["image_id"] for t in info["schedule"]] == list(trials["image_id"])
-    assert list(trials["image_id"][:done_before]) == list(killed["image_id"])
+    image = "image_a" if task == "similarity-rating" else "image_id"  # a pair's first image
+    if image in info["schedule"][0]:  # a fixed schedule names its images in advance
+        assert [t[image] for t in info["schedule"]] == list(trials[image])
+    assert list(trials[image][:done_before]) == list(killed[image])
     assert info["status"] == "completed"
     assert info["resumes"][0]["after_trials"] == done_before
     assert info["eye_files"] == ["eye/01s1.asc", "eye/01s1r1.asc"]

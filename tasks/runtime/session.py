@@ -378,6 +378,7 @@ class Session:
             self.info["paused_because"] = str(exc)
         elif issubclass(exc_type, (SessionAborted, KeyboardInterrupt)):
             status = "aborted"
+            self.info["aborted_because"] = str(exc) or exc_type.__name__
         else:
             status = "crashed"
             self.info["error"] = f"{exc_type.__name__}: {exc}"

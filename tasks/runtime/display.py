@@ -199,6 +199,12 @@ class Presenter:
         self._core = core
         self._last_flip: float | None = None
         self._target: float | None = None
+        # keys pressed before this presenter existed (an earlier session in the same
+        # process, a key hit while the window opened) are not this session's
+        self._started = float(core.getTime())
+        clear = getattr(self.keyboard, "clearEvents", None)
+        if clear is not None:
+            clear()
 
     def __enter__(self) -> Presenter:
         return self
@@ -230,8 +236,8 @@ class Presenter:
         return self._last_flip
 
     def check_escape(self) -> None:
-        """Raise :class:`SessionAborted` when Escape was pressed."""
-        if key_presses(self.keyboard, ["escape"]):
+        """Raise :class:`SessionAborted` when Escape was pressed (since the presenter began)."""
+        if any(float(k.tDown) >= self._started for k in key_presses(self.keyboard, ["escape"])):
             raise SessionAborted("Escape pressed")
 
     def show(

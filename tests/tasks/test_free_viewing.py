@@ -164,7 +164,7 @@ def test_lab_config_runs_with_eyelink_in_dummy_mode(
         stop.set()
         presser.join()
     info = json.loads((folder / "session.json").read_text())
-    assert info["status"] == "completed"
+    assert info["status"] == "completed", info.get("aborted_because")
     assert info["simulated"] is False
     assert info["tracker"]["kind"] == "eyelink"
     assert info["tracker"]["dummy"] is True

@@ -55,7 +55,7 @@ peak; the answer comes after the shared log-normal reaction time.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+import functools
 from typing import Any
 
 import numpy as np
@@ -67,7 +67,8 @@ from selectivity.resample import resample
 
 from ._grid import grid_points
 from ._rows import PLACEMENT_COLUMNS, placement_values, seconds
-from .config import ExperimentConfig, TaskSettings
+from .config import TaskSettings
+from .runtime.loop import run_task
 from .runtime.responses import ResponseRequest
 from .runtime.schedule import assign_conditions, participant_index
 from .runtime.task import Task
@@ -374,27 +375,6 @@ TASK = Task(
 )
 
 
-def run(
-    config: ExperimentConfig[DotDiscriminationConfig],
-    *,
-    participant: str,
-    session: str = "1",
-    data_root: Path | None = None,
-    resume: bool = False,
-    windowed: bool = False,
-) -> Path:
-    """Run (or resume) a dot-discrimination session; returns the session folder.
-
-    See :func:`tasks.runtime.run_task`, which does everything but the trial.
-    """
-    from .runtime.loop import run_task
-
-    return run_task(
-        config,
-        task=TASK,
-        participant=participant,
-        session=session,
-        data_root=data_root,
-        resume=resume,
-        windowed=windowed,
-    )
+#: Run (or resume) a session of this task; returns the session folder:
+#: :func:`tasks.runtime.loop.run_task` with ``task=TASK`` (everything but the trial).
+run = functools.partial(run_task, task=TASK)

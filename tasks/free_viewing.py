@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
+import functools
 from typing import Any
 
-from .config import ExperimentConfig, FreeViewingConfig
+from .config import FreeViewingConfig
+from .runtime.loop import run_task
 from .runtime.task import Task
 from .runtime.trial import TrialContext
 
@@ -72,27 +73,6 @@ TASK = Task(
 )
 
 
-def run(
-    config: ExperimentConfig[FreeViewingConfig],
-    *,
-    participant: str,
-    session: str = "1",
-    data_root: Path | None = None,
-    resume: bool = False,
-    windowed: bool = False,
-) -> Path:
-    """Run (or resume) a free-viewing session; returns the session folder.
-
-    See :func:`tasks.runtime.run_task`, which does everything but the trial.
-    """
-    from .runtime.loop import run_task
-
-    return run_task(
-        config,
-        task=TASK,
-        participant=participant,
-        session=session,
-        data_root=data_root,
-        resume=resume,
-        windowed=windowed,
-    )
+#: Run (or resume) a session of this task; returns the session folder:
+#: :func:`tasks.runtime.loop.run_task` with ``task=TASK`` (everything but the trial).
+run = functools.partial(run_task, task=TASK)

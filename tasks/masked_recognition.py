@@ -68,6 +68,7 @@ with probability ``1/m + (1 - 1/m) e`` after the shared log-normal reaction time
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from pathlib import Path
 from typing import Any, Literal
@@ -79,8 +80,9 @@ from selectivity.config import setting
 from selectivity.resample import resample
 
 from ._rows import PLACEMENT_COLUMNS, placement_values, seconds
-from .config import ExperimentConfig, TaskSettings
+from .config import TaskSettings
 from .runtime.display import FrameTiming
+from .runtime.loop import run_task
 from .runtime.responses import choice_options
 from .runtime.setup import SIMULATION_TRUTH_SOURCE
 from .runtime.task import Task
@@ -481,27 +483,6 @@ TASK = Task(
 )
 
 
-def run(
-    config: ExperimentConfig[MaskedRecognitionConfig],
-    *,
-    participant: str,
-    session: str = "1",
-    data_root: Path | None = None,
-    resume: bool = False,
-    windowed: bool = False,
-) -> Path:
-    """Run (or resume) a masked-recognition session; returns the session folder.
-
-    See :func:`tasks.runtime.run_task`, which does everything but the trial.
-    """
-    from .runtime.loop import run_task
-
-    return run_task(
-        config,
-        task=TASK,
-        participant=participant,
-        session=session,
-        data_root=data_root,
-        resume=resume,
-        windowed=windowed,
-    )
+#: Run (or resume) a session of this task; returns the session folder:
+#: :func:`tasks.runtime.loop.run_task` with ``task=TASK`` (everything but the trial).
+run = functools.partial(run_task, task=TASK)

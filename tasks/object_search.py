@@ -59,8 +59,8 @@ map (:meth:`SimulatedParticipant.look_back`).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -72,7 +72,8 @@ from selectivity.resample import resample
 from stimuli.stimulus_set import StimulusSetError
 
 from ._rows import CLICK_COLUMNS, PLACEMENT_COLUMNS, click_values, placement_values, seconds
-from .config import ExperimentConfig, TaskSettings
+from .config import TaskSettings
+from .runtime.loop import run_task
 from .runtime.responses import ResponseRequest
 from .runtime.task import Task
 from .runtime.trial import TrialContext, image_stim
@@ -378,27 +379,6 @@ TASK = Task(
 )
 
 
-def run(
-    config: ExperimentConfig[ObjectSearchConfig],
-    *,
-    participant: str,
-    session: str = "1",
-    data_root: Path | None = None,
-    resume: bool = False,
-    windowed: bool = False,
-) -> Path:
-    """Run (or resume) an object-search session; returns the session folder.
-
-    See :func:`tasks.runtime.run_task`, which does everything but the trial.
-    """
-    from .runtime.loop import run_task
-
-    return run_task(
-        config,
-        task=TASK,
-        participant=participant,
-        session=session,
-        data_root=data_root,
-        resume=resume,
-        windowed=windowed,
-    )
+#: Run (or resume) a session of this task; returns the session folder:
+#: :func:`tasks.runtime.loop.run_task` with ``task=TASK`` (everything but the trial).
+run = functools.partial(run_task, task=TASK)

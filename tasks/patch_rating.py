@@ -50,7 +50,7 @@ its rating is ``1 + 5 e`` plus Gaussian noise (SD 0.6 points), rounded and clipp
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+import functools
 from typing import Any
 
 import numpy as np
@@ -61,7 +61,8 @@ from selectivity.resample import resample
 
 from ._grid import grid_points
 from ._rows import PLACEMENT_COLUMNS, placement_values, seconds
-from .config import ExperimentConfig, TaskSettings
+from .config import TaskSettings
+from .runtime.loop import run_task
 from .runtime.responses import rating_scale
 from .runtime.schedule import participant_index
 from .runtime.task import Task
@@ -350,27 +351,6 @@ TASK = Task(
 )
 
 
-def run(
-    config: ExperimentConfig[PatchRatingConfig],
-    *,
-    participant: str,
-    session: str = "1",
-    data_root: Path | None = None,
-    resume: bool = False,
-    windowed: bool = False,
-) -> Path:
-    """Run (or resume) a patch-rating session; returns the session folder.
-
-    See :func:`tasks.runtime.run_task`, which does everything but the trial.
-    """
-    from .runtime.loop import run_task
-
-    return run_task(
-        config,
-        task=TASK,
-        participant=participant,
-        session=session,
-        data_root=data_root,
-        resume=resume,
-        windowed=windowed,
-    )
+#: Run (or resume) a session of this task; returns the session folder:
+#: :func:`tasks.runtime.loop.run_task` with ``task=TASK`` (everything but the trial).
+run = functools.partial(run_task, task=TASK)

@@ -37,13 +37,14 @@ log-normal reaction time.
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
+import functools
 from typing import Any
 
 from selectivity.config import setting
 
 from ._rows import CLICK_COLUMNS, PLACEMENT_COLUMNS, click_values, placement_values, seconds
-from .config import ExperimentConfig, TaskSettings
+from .config import TaskSettings
+from .runtime.loop import run_task
 from .runtime.responses import ResponseRequest
 from .runtime.task import Task
 from .runtime.trial import TrialContext
@@ -183,27 +184,6 @@ TASK = Task(
 )
 
 
-def run(
-    config: ExperimentConfig[SaliencySearchConfig],
-    *,
-    participant: str,
-    session: str = "1",
-    data_root: Path | None = None,
-    resume: bool = False,
-    windowed: bool = False,
-) -> Path:
-    """Run (or resume) a saliency-search session; returns the session folder.
-
-    See :func:`tasks.runtime.run_task`, which does everything but the trial.
-    """
-    from .runtime.loop import run_task
-
-    return run_task(
-        config,
-        task=TASK,
-        participant=participant,
-        session=session,
-        data_root=data_root,
-        resume=resume,
-        windowed=windowed,
-    )
+#: Run (or resume) a session of this task; returns the session folder:
+#: :func:`tasks.runtime.loop.run_task` with ``task=TASK`` (everything but the trial).
+run = functools.partial(run_task, task=TASK)

@@ -63,12 +63,12 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import math
 import sys
 import warnings
 import zlib
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any, Literal
 
 import numpy as np
@@ -79,6 +79,7 @@ from selectivity.config import setting
 from ._rows import PLACEMENT_COLUMNS, placement_values, seconds
 from .chains import ChainSeed, ChainStore, ChainStoreLostError, Claim, open_chain_store
 from .config import ExperimentConfig, TaskSettings
+from .runtime.loop import run_task
 from .runtime.responses import ResponseRequest
 from .runtime.session import SessionPaused
 from .runtime.task import RunInfo, Task
@@ -448,27 +449,6 @@ TASK = Task(
 )
 
 
-def run(
-    config: ExperimentConfig[SerialReproductionConfig],
-    *,
-    participant: str,
-    session: str = "1",
-    data_root: Path | None = None,
-    resume: bool = False,
-    windowed: bool = False,
-) -> Path:
-    """Run (or resume) a serial-reproduction session; returns the session folder.
-
-    See :func:`tasks.runtime.run_task`, which does everything but the trial.
-    """
-    from .runtime.loop import run_task
-
-    return run_task(
-        config,
-        task=TASK,
-        participant=participant,
-        session=session,
-        data_root=data_root,
-        resume=resume,
-        windowed=windowed,
-    )
+#: Run (or resume) a session of this task; returns the session folder:
+#: :func:`tasks.runtime.loop.run_task` with ``task=TASK`` (everything but the trial).
+run = functools.partial(run_task, task=TASK)

@@ -48,8 +48,8 @@ Without the source, e = 0.5 (the middle of the scale, plus noise).
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -57,7 +57,8 @@ import numpy as np
 from selectivity.config import setting
 
 from ._rows import seconds
-from .config import ExperimentConfig, TaskSettings
+from .config import TaskSettings
+from .runtime.loop import run_task
 from .runtime.responses import rating_scale
 from .runtime.schedule import participant_index
 from .runtime.task import Task
@@ -328,27 +329,6 @@ TASK = Task(
 )
 
 
-def run(
-    config: ExperimentConfig[SimilarityRatingConfig],
-    *,
-    participant: str,
-    session: str = "1",
-    data_root: Path | None = None,
-    resume: bool = False,
-    windowed: bool = False,
-) -> Path:
-    """Run (or resume) a similarity-rating session; returns the session folder.
-
-    See :func:`tasks.runtime.run_task`, which does everything but the trial.
-    """
-    from .runtime.loop import run_task
-
-    return run_task(
-        config,
-        task=TASK,
-        participant=participant,
-        session=session,
-        data_root=data_root,
-        resume=resume,
-        windowed=windowed,
-    )
+#: Run (or resume) a session of this task; returns the session folder:
+#: :func:`tasks.runtime.loop.run_task` with ``task=TASK`` (everything but the trial).
+run = functools.partial(run_task, task=TASK)

@@ -70,7 +70,7 @@ from ._rows import PLACEMENT_COLUMNS, placement_values, seconds
 from .config import TaskSettings
 from .runtime.loop import run_task
 from .runtime.responses import ResponseRequest
-from .runtime.schedule import assign_conditions, participant_index
+from .runtime.schedule import assign_conditions, by_participant_number
 from .runtime.task import Task
 from .runtime.trial import TrialContext, image_stim
 
@@ -358,12 +358,6 @@ def run_trial(ctx: TrialContext, trial: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _for_participant(settings: Any, stimuli: Any, participant: str) -> list[dict[str, Any]]:
-    """:func:`participant_items` for the number in the participant's label (a label
-    without digits is refused before the session opens)."""
-    return participant_items(settings, stimuli, participant_index(participant))
-
-
 TASK = Task(
     name="dot-discrimination",
     settings=DotDiscriminationConfig,
@@ -371,7 +365,7 @@ TASK = Task(
     items=items,
     run_trial=run_trial,
     response_model=RESPONSE_MODEL,
-    participant_items=_for_participant,
+    participant_items=by_participant_number(participant_items),
 )
 
 

@@ -64,7 +64,7 @@ from ._rows import PLACEMENT_COLUMNS, placement_values, seconds
 from .config import TaskSettings
 from .runtime.loop import run_task
 from .runtime.responses import rating_scale
-from .runtime.schedule import participant_index
+from .runtime.schedule import by_participant_number
 from .runtime.task import Task
 from .runtime.trial import TrialContext
 
@@ -334,12 +334,6 @@ def run_trial(ctx: TrialContext, trial: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _for_participant(settings: Any, stimuli: Any, participant: str) -> list[dict[str, Any]]:
-    """:func:`subset_items` for the number in the participant's label (a label without digits is
-    refused before the session opens)."""
-    return subset_items(settings, stimuli, participant_index(participant))
-
-
 TASK = Task(
     name="patch-rating",
     settings=PatchRatingConfig,
@@ -347,7 +341,7 @@ TASK = Task(
     items=items,
     run_trial=run_trial,
     response_model=RESPONSE_MODEL,
-    participant_items=_for_participant,
+    participant_items=by_participant_number(subset_items),
 )
 
 

@@ -93,7 +93,7 @@ def build_parser() -> argparse.ArgumentParser:
             "everything saved; a session that stopped early continues with --resume."
         ),
         epilog="tasks:\n"
-        + "\n".join(f"  {name:<18}{summary}" for name, summary in task_summaries().items()),
+        + "\n".join(f"  {name}\n      {summary}" for name, summary in task_summaries().items()),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     run.add_argument("task", choices=sorted(TASKS), help="task to run")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -31,6 +31,7 @@ __all__ = [
     "break_text",
     "breaks",
     "build_schedule",
+    "by_participant_number",
     "counterbalance",
     "is_break_before",
     "latin_square",
@@ -69,6 +70,23 @@ def participant_index(label: str) -> int:
             "'07' or 'P12'."
         )
     return int(digits)
+
+
+def by_participant_number(
+    items_for: Callable[[Any, Any, int], list[dict[str, Any]]],
+) -> Callable[[Any, Any, str], list[dict[str, Any]]]:
+    """A task's ``participant_items`` from a function of the participant *number*.
+
+    ``items_for(settings, stimuli, number)`` gets :func:`participant_index` of the
+    label, so a label without digits is refused (:class:`ScheduleError`) before the
+    session opens.
+    """
+
+    def for_label(settings: Any, stimuli: Any, participant: str) -> list[dict[str, Any]]:
+        return items_for(settings, stimuli, participant_index(participant))
+
+    for_label.__doc__ = f"{items_for.__name__} for the number in the participant's label."
+    return for_label
 
 
 def latin_square(n: int, *, scheme: Literal["latin", "rotation"] = "latin") -> list[list[int]]:

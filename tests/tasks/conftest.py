@@ -4,11 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import subprocess
 import sys
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +17,8 @@ from tasks.config import ExperimentConfig, load_config
 # the runtime's test helpers (tests/tasks/runtime_helpers.py): importable by the tests
 # (pytest runs with --import-mode=importlib, which does not put test folders on the path)
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from runtime_helpers import pressing_keys
 
 
 @pytest.fixture
@@ -165,33 +164,10 @@ def inside_share() -> Callable[[float, float], float]:
     return _inside_share
 
 
-@contextlib.contextmanager
-def _pressing(key: str, *, click: bool = False) -> Iterator[None]:
-    """Press ``key`` (and click the left button where the mouse is) every 0.2 s until the block
-    ends: a person answering in a test with a real tracker on its dummy connection."""
-    stop = threading.Event()
-
-    def press() -> None:
-        deadline = time.monotonic() + 90
-        while not stop.is_set() and time.monotonic() < deadline:
-            subprocess.run(["xdotool", "key", key], check=False)
-            if click:
-                subprocess.run(["xdotool", "click", "1"], check=False)
-            time.sleep(0.2)
-
-    presser = threading.Thread(target=press, daemon=True)
-    presser.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        presser.join()
-
-
 @pytest.fixture
 def pressing() -> Callable[..., contextlib.AbstractContextManager[None]]:
-    """``with pressing("space", click=True): ...``: see :func:`_pressing`."""
-    return _pressing
+    """``with pressing("space", click=True): ...``: see ``runtime_helpers.pressing_keys``."""
+    return pressing_keys
 
 
 @pytest.fixture

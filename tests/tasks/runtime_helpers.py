@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import subprocess
 import threading
-from collections.abc import Callable, Sequence
+import time
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -124,3 +126,64 @@ class Scripted:
         if self._due and self._due[0].time_s <= now_s:
             return self._due.pop(0)
         return None
+
+
+def without_tracker(config: Any, **display: Any) -> Any:
+    """``config`` run in its lab without a tracker by the simulated participant, on Xvfb.
+
+    The frame grid is kept and the refresh check skipped (no vertical sync); ``display``
+    replaces further display settings (e.g. ``resolution_px``, ``fullscreen``).
+    """
+    import dataclasses
+
+    lab = config.lab
+    return dataclasses.replace(
+        config,
+        lab=dataclasses.replace(
+            lab,
+            tracker=dataclasses.replace(lab.tracker, kind="none"),
+            participant=dataclasses.replace(lab.participant, kind="simulated"),
+            display=dataclasses.replace(
+                lab.display, pace_flips=True, check_timing=False, **display
+            ),
+        ),
+    )
+
+
+@dataclass
+class ImagesOnly:
+    """The part of a stimulus set that a task's ``items`` reads: ids and images."""
+
+    images: dict[str, np.ndarray]
+
+    @property
+    def table(self) -> Any:
+        import pandas as pd
+
+        return pd.DataFrame({"id": list(self.images)})
+
+    def image(self, image_id: str) -> np.ndarray:
+        return self.images[image_id]
+
+
+@contextlib.contextmanager
+def pressing_keys(key: str, *, click: bool = False) -> Iterator[None]:
+    """Press ``key`` (and click the left button where the mouse is) every 0.2 s until the block
+    ends: a person answering in a test with a real tracker on its dummy connection."""
+    stop = threading.Event()
+
+    def press() -> None:
+        deadline = time.monotonic() + 90
+        while not stop.is_set() and time.monotonic() < deadline:
+            subprocess.run(["xdotool", "key", key], check=False)
+            if click:
+                subprocess.run(["xdotool", "click", "1"], check=False)
+            time.sleep(0.2)
+
+    presser = threading.Thread(target=press, daemon=True)
+    presser.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        presser.join()

@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from runtime_helpers import ImagesOnly, without_tracker
 
 from selectivity.config import ConfigError
 from tasks._grid import grid_points
@@ -33,22 +34,8 @@ CONFIG = "dot_discrimination_simulated.toml"
 SIZE = 64
 
 
-@dataclasses.dataclass
-class _Stimuli:
-    """The part of a stimulus set that ``items`` reads."""
-
-    images: dict[str, np.ndarray]
-
-    @property
-    def table(self) -> pd.DataFrame:
-        return pd.DataFrame({"id": list(self.images)})
-
-    def image(self, image_id: str) -> np.ndarray:
-        return self.images[image_id]
-
-
-def _stimuli() -> _Stimuli:
-    return _Stimuli({"a": np.zeros((48, 64, 3), np.uint8), "b": np.zeros((30, 90, 3), np.uint8)})
+def _stimuli() -> ImagesOnly:
+    return ImagesOnly({"a": np.zeros((48, 64, 3), np.uint8), "b": np.zeros((30, 90, 3), np.uint8)})
 
 
 def test_grid_points_are_the_cells_centres() -> None:
@@ -236,16 +223,7 @@ def test_lab_config_runs_without_a_tracker(
         delay="mask",
     )
     assert config.lab.tracker.kind == "eyelink"
-    lab = dataclasses.replace(
-        config.lab,
-        tracker=dataclasses.replace(config.lab.tracker, kind="none"),
-        participant=dataclasses.replace(config.lab.participant, kind="simulated"),
-        # Xvfb has no vertical sync: keep the frame grid, skip the refresh check
-        display=dataclasses.replace(config.lab.display, pace_flips=True, check_timing=False),
-    )
-    folder = run(
-        dataclasses.replace(config, lab=lab), participant="02", data_root=tmp_path, windowed=True
-    )
+    folder = run(without_tracker(config), participant="02", data_root=tmp_path, windowed=True)
     info = json.loads((folder / "session.json").read_text())
     assert info["status"] == "completed"
     trials = pd.read_csv(folder / "trials.tsv", sep="\t")

@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import json
 import shutil
-import subprocess
-import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from runtime_helpers import pressing_keys
 
 from tasks.config import ExperimentConfig
 from tasks.free_viewing import run
@@ -37,26 +34,6 @@ def dummy_config(
     return dataclasses.replace(config, lab=dataclasses.replace(config.lab, tracker=tracker))
 
 
-@contextlib.contextmanager
-def _pressing_space() -> Iterator[None]:
-    """Press SPACE until the block ends: the instructions wait for it with a real tracker."""
-    stop = threading.Event()
-
-    def press() -> None:
-        deadline = time.monotonic() + 60
-        while not stop.is_set() and time.monotonic() < deadline:
-            subprocess.run(["xdotool", "key", "space"], check=False)
-            time.sleep(0.2)
-
-    presser = threading.Thread(target=press, daemon=True)
-    presser.start()
-    try:
-        yield
-    finally:
-        stop.set()
-        presser.join()
-
-
 def _abort_after_first_trial(monkeypatch: pytest.MonkeyPatch) -> None:
     """Escape right after trial 1 is written (as the experimenter pressing Esc)."""
     original = Session.write_trial
@@ -73,7 +50,7 @@ def test_label_too_long_for_a_resumed_edf_name_is_refused_before_anything_is_wri
 ) -> None:
     # S0123s1 fits EyeLink's 8 characters, but its first resume S0123s1r1 does not
     with (
-        _pressing_space(),  # (only needed if the session wrongly starts)
+        pressing_keys("space"),  # (only needed if the session wrongly starts)
         pytest.raises(SessionError, match=r"'S0123'.*at most 8 characters.*'S0123s1r1' \(9\)"),
     ):
         run(dummy_config, participant="S0123", session="1", data_root=tmp_path, windowed=True)
@@ -83,12 +60,12 @@ def test_label_too_long_for_a_resumed_edf_name_is_refused_before_anything_is_wri
 def test_longest_allowed_label_runs_and_resumes_on_the_dummy_tracker(
     dummy_config: ExperimentConfig, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    with monkeypatch.context() as patch, _pressing_space():
+    with monkeypatch.context() as patch, pressing_keys("space"):
         _abort_after_first_trial(patch)
         folder = run(dummy_config, participant="S012", data_root=tmp_path, windowed=True)
     info = json.loads((folder / "session.json").read_text())
     assert info["status"] == "aborted"
-    with _pressing_space():
+    with pressing_keys("space"):
         run(dummy_config, participant="S012", data_root=tmp_path, windowed=True, resume=True)
     info = json.loads((folder / "session.json").read_text())
     assert info["status"] == "completed", info.get("error")
@@ -100,7 +77,7 @@ def test_longest_allowed_label_runs_and_resumes_on_the_dummy_tracker(
 
 
 def test_dummy_mode_trial_log_names_no_edf(dummy_config: ExperimentConfig, tmp_path: Path) -> None:
-    with _pressing_space():
+    with pressing_keys("space"):
         folder = run(dummy_config, participant="05", data_root=tmp_path, windowed=True)
     info = json.loads((folder / "session.json").read_text())
     assert info["status"] == "completed"

@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from runtime_helpers import pressing_keys
 
 from eyetracking import read_asc
 from tasks.config import ExperimentConfig
@@ -141,28 +142,15 @@ def test_lab_config_runs_with_eyelink_in_dummy_mode(
     )
     # Nobody presses SPACE in a test: the instructions wait for a key on a real tracker
     # run, so send it as soon as the window is up.
-    stop = threading.Event()
-
-    def press_space() -> None:
-        deadline = time.monotonic() + 60
-        while not stop.is_set() and time.monotonic() < deadline:
-            subprocess.run(["xdotool", "key", "space"], check=False)
-            time.sleep(0.2)
-
     if shutil.which("xdotool") is None:
         pytest.skip("xdotool is needed to press SPACE on the instructions screen")
-    presser = threading.Thread(target=press_space, daemon=True)
-    presser.start()
-    try:
+    with pressing_keys("space"):
         folder = run(
             dataclasses.replace(config, lab=lab),
             participant="04",
             data_root=tmp_path,
             windowed=True,
         )
-    finally:
-        stop.set()
-        presser.join()
     info = json.loads((folder / "session.json").read_text())
     assert info["status"] == "completed", info.get("aborted_because")
     assert info["simulated"] is False

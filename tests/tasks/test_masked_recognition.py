@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import pytest
+from runtime_helpers import without_tracker
 
 from tasks.config import ExperimentConfig, load_config
 from tasks.masked_recognition import TASK, items, phase_refreshes, planted_kept, run
@@ -266,17 +267,8 @@ def test_lab_config_runs_without_a_tracker(repo_root: Path, tmp_path: Path) -> N
         response_window_s=0.3,
     )
     assert config.lab.tracker.kind == "eyelink"
-    lab = dataclasses.replace(
-        config.lab,
-        tracker=dataclasses.replace(config.lab.tracker, kind="none"),
-        participant=dataclasses.replace(config.lab.participant, kind="simulated"),
-        display=dataclasses.replace(
-            config.lab.display, fullscreen=False, pace_flips=True, check_timing=False,
-            resolution_px=(800, 600),
-        ),
-    )  # fmt: skip
-    folder = run(dataclasses.replace(config, lab=lab), participant="02", data_root=tmp_path / "d",
-                 windowed=True)  # fmt: skip
+    lab_free = without_tracker(config, fullscreen=False, resolution_px=(800, 600))
+    folder = run(lab_free, participant="02", data_root=tmp_path / "d", windowed=True)
     assert json.loads((folder / "session.json").read_text())["status"] == "completed"
     trials = pd.read_csv(folder / "trials.tsv", sep="\t")
     assert list(trials["trial_id"]) == [1, 2, 3]

@@ -4,7 +4,6 @@ the screen."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 from collections.abc import Callable
 from pathlib import Path
@@ -12,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from runtime_helpers import ImagesOnly, without_tracker
 
 from tasks.config import ExperimentConfig
 from tasks.patch_rating import (
@@ -30,22 +30,8 @@ CONFIG = "patch_rating_simulated.toml"
 SIZE = 60
 
 
-@dataclasses.dataclass
-class _Stimuli:
-    """The part of a stimulus set that ``items`` reads."""
-
-    images: dict[str, np.ndarray]
-
-    @property
-    def table(self) -> pd.DataFrame:
-        return pd.DataFrame({"id": list(self.images)})
-
-    def image(self, image_id: str) -> np.ndarray:
-        return self.images[image_id]
-
-
-def _stimuli() -> _Stimuli:
-    return _Stimuli({i: np.zeros((40, 50, 3), np.uint8) for i in ("a", "b", "c")})
+def _stimuli() -> ImagesOnly:
+    return ImagesOnly({i: np.zeros((40, 50, 3), np.uint8) for i in ("a", "b", "c")})
 
 
 @pytest.mark.parametrize("subsets", [1, 3, 4, 7])
@@ -197,16 +183,7 @@ def test_lab_config_runs_without_a_tracker(
     """configs/patch_rating.toml with ``[tracker] kind = "none"`` and a simulated participant."""
     config = fast_config(ramp_stimulus_set, name="patch_rating.toml", grid=(2, 2), catch_trials=1)
     assert config.lab.tracker.kind == "eyelink"
-    lab = dataclasses.replace(
-        config.lab,
-        tracker=dataclasses.replace(config.lab.tracker, kind="none"),
-        participant=dataclasses.replace(config.lab.participant, kind="simulated"),
-        # Xvfb has no vertical sync: keep the frame grid, skip the refresh check
-        display=dataclasses.replace(config.lab.display, pace_flips=True, check_timing=False),
-    )
-    folder = run(
-        dataclasses.replace(config, lab=lab), participant="06", data_root=tmp_path, windowed=True
-    )
+    folder = run(without_tracker(config), participant="06", data_root=tmp_path, windowed=True)
     assert json.loads((folder / "session.json").read_text())["status"] == "completed"
     trials = pd.read_csv(folder / "trials.tsv", sep="\t")
     # participant 6 of 4 subsets rates subset 2 (one patch per image here), plus a catch patch

@@ -128,9 +128,9 @@ def _demo_model(model: str, weights: str | None, *, seed: int) -> Any:
 
 
 def _ann_maps(
-    images: dict[str, np.ndarray], loaded: Any, *, init_seed: int
+    images: dict[str, np.ndarray], loaded: Any, *, init_seed: int, method: str = "gradient"
 ) -> tuple[dict[str, np.ndarray], dict]:
-    """Gradient maps of ``loaded`` at each image's size, and their provenance.
+    """``method`` maps of ``loaded`` at each image's size, and their provenance.
 
     ``init_seed`` (the seed of a random initialisation) is recorded in the
     provenance when the weights are random.
@@ -144,30 +144,51 @@ def _ann_maps(
     maps = {}
     for image_id, pixels in images.items():
         x = loaded.preprocess(pixels).unsqueeze(0)
-        raw = attribute(loaded.model, x, method="gradient")
+        raw = attribute(loaded.model, x, method=method)
         maps[image_id] = to_map(
             raw[0], reduce="abs_sum", smooth_sigma_px=4.0, normalize="sum", size=pixels.shape[:2]
         )
     parameters: dict[str, Any] = {"target": "predicted class", "to_map": options}
-    provenance = loaded.map_provenance(method="gradient", parameters=parameters)
+    provenance = loaded.map_provenance(method=method, parameters=parameters)
     if provenance.get("weights") == "random":
         provenance["init_seed"] = init_seed
     return maps, provenance
 
 
-def _fixations_per_image(
-    sessions: list[Path], images: dict[str, np.ndarray]
-) -> dict[str, np.ndarray]:
-    """Fixations that began while each image was shown, in image pixels (x, y), all sessions."""
-    from analysis import load_session
+#: The demo's networks and attribution methods: sources ``<model>/<method>`` (the first model
+#: is ``--model``). Two architectures and three methods give the variance share something to
+#: split.
+DEMO_METHODS = ("gradient", "guided_backprop", "gradcam")
+DEMO_SECOND_MODEL = "squeezenet1_1"
 
-    sizes = {i: (pixels.shape[1], pixels.shape[0]) for i, pixels in images.items()}
-    per_image: dict[str, list[np.ndarray]] = {}
-    for folder in sessions:
-        fixations = load_session(folder, image_size_px=sizes).fixations
-        for image_id, group in fixations.groupby("image_id"):
-            per_image.setdefault(str(image_id), []).append(group[["x_img", "y_img"]].to_numpy())
-    return {i: np.concatenate(per_image.get(i, [np.empty((0, 2))])) for i in images}
+#: Each task of the demo study made short (seconds, trials), so that four simulated
+#: participants finish every task in a few minutes; the shipped simulated configurations
+#: (``configs/<task>_simulated.toml``) give the rest.
+DEMO_TASK_SETTINGS: dict[str, dict[str, Any]] = {
+    "free-viewing": {"image_duration_s": 1.5, "fixation_duration_s": 0.3, "iti_s": 0.2},
+    "object-search": {"cue_duration_s": 0.4, "fixation_duration_s": 0.3, "iti_s": 0.2},
+    "saliency-search": {"image_duration_s": 1.5, "fixation_duration_s": 0.3, "iti_s": 0.2},
+    "dot-discrimination": {
+        "grid": (3, 3),
+        "first_duration_s": 0.3,
+        "delay_duration_s": 0.3,
+        "fixation_duration_s": 0.2,
+        "iti_s": 0.1,
+    },
+    "serial-reproduction": {
+        "trials": 12,
+        "seed_grid": (1, 2),
+        "fixation_duration_s": 0.2,
+        "dot_duration_s": 0.4,
+        "delay_s": 0.3,
+        "iti_s": 0.1,
+    },
+    "patch-rating": {"grid": (4, 4), "subsets": 2, "fixation_duration_s": 0.2, "iti_s": 0.1},
+    "masked-recognition": {"response_window_s": 1.0, "fixation_duration_s": 0.2, "iti_s": 0.1},
+    "similarity-rating": {"fixation_duration_s": 0.2, "iti_s": 0.1},
+}
+#: The simulated participants answer faster than the shipped model's 0.8 s median.
+DEMO_PARTICIPANT = {"rt_median_s": 0.5, "continue_s": 0.2}
 
 
 def run_demo(
@@ -177,46 +198,66 @@ def run_demo(
     n_images: int = 6,
     model: str = "resnet18",
     weights: str | None = "default",
-    image_duration_s: float = 2.0,
     seed: int = 1,
+    workers: int | None = None,
+    tasks: tuple[str, ...] | None = None,
 ) -> Path:
-    """Run the whole demo and return the path of the HTML report.
+    """Run the whole simulated study and its analysis; return the path of the HTML report.
+
+    Builds a stimulus set of photographs with a planted map (spectral-residual saliency,
+    ``simulation/truth``) and ANN maps of two networks and three attribution methods,
+    runs every task for ``n_participants`` simulated participants (real PsychoPy
+    windows, the simulated EyeLink tracker writing ASC files), then the study analysis
+    (:func:`analysis.study.run_study`: the human maps into the stimulus set as
+    ``human/<task>`` and ``human/shared``, the comparison with ceilings, masked
+    recognition, the reverse test, AIS) and its report.
 
     Parameters
     ----------
     out : Path
         Output folder; an earlier demo there is replaced, anything else is refused.
     n_participants : int
-        Simulated participants, each a real free-viewing session in a PsychoPy window.
+        Simulated participants; each runs every task.
     n_images : int
         Photographs from scikit-image (at most ``len(DEMO_IMAGES)``).
     model, weights : str
-        ANN for the gradient maps; see :func:`stimuli.load_model`. With
-        ``"default"`` and no cached weights, or None, the network is randomly
-        initialised from ``seed`` (recorded in the maps' provenance), and the
-        report shows a warning; a weights file that does not exist is refused.
-    image_duration_s : float
-        Seconds each image is shown.
+        The first network (maps, reverse test, AIS); see :func:`stimuli.load_model`. With
+        ``"default"`` and no cached weights, or None, networks are randomly initialised
+        from ``seed`` (recorded in the maps' provenance), and the report warns.
     seed : int
-        Seed of the trial orders, the simulated gaze and a random initialisation.
+        Seed of the schedules, the simulated participants and a random initialisation.
+    workers : int, optional
+        Participants run at once (default: all of them).
+    tasks : tuple of str, optional
+        The tasks to run (default: every task).
 
     Raises
     ------
     FileNotFoundError
         ``weights`` names a file that does not exist (nothing is written).
     """
-    from analysis import Panel, ReportRow, fixation_map, metrics, write_report
+    from analysis.study import (
+        AISSettings,
+        ComparisonSettings,
+        DataSettings,
+        ExclusionRules,
+        RecognitionSettings,
+        ReverseSettings,
+        StudyConfig,
+        run_study,
+    )
     from stimuli import add_maps, save_png, write_stimulus_set
-    from tasks import load_config
-    from tasks.free_viewing import run as free_viewing
     from tasks.runtime import SIMULATION_TRUTH_SOURCE
+    from tasks.simulation import simulate_study
 
     if not 1 <= n_images <= len(DEMO_IMAGES):
         raise ValueError(f"n_images must be 1-{len(DEMO_IMAGES)}, got {n_images}")
     if n_participants < 1:
         raise ValueError(f"n_participants must be at least 1, got {n_participants}")
     started = time.perf_counter()
-    loaded = _demo_model(model, weights, seed=seed)  # before anything is written
+    loaded = [_demo_model(model, weights, seed=seed)]  # before anything is written
+    if model != DEMO_SECOND_MODEL:
+        loaded.append(_demo_model(DEMO_SECOND_MODEL, weights, seed=seed))
     out = Path(out)
     _prepare_output(out)
     ids = DEMO_IMAGES[:n_images]
@@ -238,106 +279,43 @@ def run_demo(
         },
     )
     print(f"[demo] stimulus set with {len(ids)} images: {set_path}")
-    ann, provenance = _ann_maps(images, loaded, init_seed=seed)
-    ann_source = f"{model}/gradient"
-    add_maps(set_path, ann_source, ann, provenance=provenance)
-    print(f"[demo] ANN maps {ann_source} ({provenance.get('weights')})")
+    random_weights = False
+    for network in loaded:
+        for method in DEMO_METHODS:
+            ann, provenance = _ann_maps(images, network, init_seed=seed, method=method)
+            random_weights |= provenance.get("weights") == "random"
+            add_maps(set_path, f"{network.name}/{method}", ann, provenance=provenance)
+        print(f"[demo] ANN maps {network.name}/{{{','.join(DEMO_METHODS)}}}")
 
-    config_path = Path(__file__).resolve().parents[1] / "configs" / "free_viewing_simulated.toml"
-    # an installed copy without the repository's configs/ uses the same settings, built in
-    config = load_config(config_path) if config_path.exists() else _builtin_config()
-    config = dataclasses.replace(
-        config,
-        task=dataclasses.replace(
-            config.task, stimulus_set=set_path, image_duration_s=image_duration_s
-        ),
+    simulate_study(
+        set_path,
+        out / "data",
+        participants=n_participants,
+        tasks=tasks,
+        task_settings=DEMO_TASK_SETTINGS,
+        participant_settings=DEMO_PARTICIPANT,
+        seed=seed,
+        workers=workers or n_participants,
+        log=lambda line: print(f"[demo] {line}", flush=True),
     )
-    sessions = []
-    for p in range(1, n_participants + 1):
-        config = dataclasses.replace(
-            config, task=dataclasses.replace(config.task, seed=seed * 1000 + p)
-        )
-        folder = free_viewing(
-            config, participant=f"sim{p:02d}", session="1", data_root=out / "data", windowed=True
-        )
-        sessions.append(folder)
-        print(f"[demo] participant sim{p:02d}: {folder}")
-
-    screen = config.lab.display.geometry
-    fixations = _fixations_per_image(sessions, images)
-    rows, records = [], []
-    for image_id in ids:
-        shape = images[image_id].shape[:2]
-        points = fixations[image_id]
-        fmap = fixation_map(points, shape, px_per_deg=screen.px_per_deg, sigma_deg=1.0)
-        records.append(
-            {
-                "image": image_id,
-                "fixations": len(points),
-                "CC(fixations, ANN)": metrics.cc(fmap, ann[image_id]),
-                "NSS(ANN)": metrics.nss(ann[image_id], points, image_shape=shape),
-                "CC(fixations, planted)": metrics.cc(fmap, truth[image_id]),
-                "NSS(planted)": metrics.nss(truth[image_id], points, image_shape=shape),
-            }
-        )
-        rows.append(
-            ReportRow(
-                image_id,
-                [
-                    Panel("image", images[image_id], kind="image"),
-                    Panel(
-                        "fixation map (simulated observers)",
-                        fmap,
-                        kind="heatmap",
-                        overlay=images[image_id],
-                    ),
-                    Panel(
-                        f"ANN map: {ann_source}",
-                        ann[image_id],
-                        kind="heatmap",
-                        overlay=images[image_id],
-                    ),
-                    Panel(
-                        "planted 'true' map",
-                        truth[image_id],
-                        kind="heatmap",
-                        overlay=images[image_id],
-                    ),
-                ],
-            )
-        )
-    table = pd.DataFrame(records)
-    mean = table.drop(columns=["image"]).mean(numeric_only=True)
-    table = pd.concat(
-        [table, pd.DataFrame([{"image": "mean", **mean.to_dict()}])], ignore_index=True
+    network_weights = "none" if random_weights else (weights or "none")
+    config = StudyConfig(
+        path=out / "study.toml",
+        data=DataSettings(root=out / "data", stimulus_set=set_path),
+        # several windows at once on a virtual display drop frames; nothing here uses timing
+        # (masked recognition's flagged trials are still excluded and counted)
+        exclusions=ExclusionRules(max_dropped_frame_trials=None),
+        comparison=ComparisonSettings(n_bootstrap=500, n_permutations=500, ceiling_splits=5),
+        recognition=RecognitionSettings(n_bootstrap=500),
+        reverse=ReverseSettings(model=model, weights=network_weights, target="predicted"),
+        ais=AISSettings(model=model, weights=network_weights),
+        folder=out / "analysis",
+        seed=seed,
     )
-    write_table(table, out / "scores.tsv")
-    notes = [
-        f"{n_participants} simulated participants (simulated EyeLink tracker, ASC files in "
-        f"{out / 'data'}), {len(ids)} images shown for {image_duration_s} s each in a "
-        "PsychoPy window.",
-        "Fixation maps: fixations that began while the image was shown "
-        "(analysis.load_session), Gaussian sigma 1 deg "
-        f"({screen.px_per_deg:.1f} px/deg).",
-        "The simulated observers look at the planted spectral-residual map plus a centre "
-        "bias: CC with the planted map measures how well the path recovers it.",
-    ]
-    alerts = []
-    if provenance.get("weights") == "random":
-        alerts.append(
-            "WARNING: the ANN had randomly initialised weights (seed "
-            f"{provenance['init_seed']}; no cached torchvision weights were "
-            "found, or --weights none); its maps are not a trained network's."
-        )
-    notes.append(f"Demo run time: {time.perf_counter() - started:.0f} s.")
-    return write_report(
-        out / "report",
-        title="selectivity demo: free viewing vs ANN gradient maps",
-        rows=rows,
-        table=table,
-        notes=notes,
-        warnings=alerts,
-    )
+    run = run_study(config, log=lambda line: print(f"[demo] {line}", flush=True))
+    print(f"[demo] finished in {time.perf_counter() - started:.0f} s")
+    assert run.report is not None
+    return run.report
 
 
 def _builtin_config() -> ExperimentConfig:

@@ -1,0 +1,540 @@
+"""The study analysis as functions: maps, comparison, recognition, reverse test, AIS, report.
+
+Each step reads what it needs (the sessions, the stimulus set, the tables of earlier steps)
+and writes its tables into the output folder, so the command line can run one step at a
+time (``selectivity analyze maps|compare|recognition|reverse|report``) or all of them
+(``selectivity analyze study``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import warnings
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from selectivity.errors import UserError
+
+from ._load import Study, load_study
+from .config import StudyConfig
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from ..human_maps import HumanMaps
+    from ..shared import SharedComponent
+
+__all__ = [
+    "HUMAN_PREFIX",
+    "SHARED_SOURCE",
+    "StudyAnalysisError",
+    "StudyRun",
+    "ann_sources",
+    "run_study",
+    "study_comparison",
+    "study_maps",
+    "study_recognition",
+    "study_reverse",
+]
+
+#: Map sources of the human maps in the stimulus set: ``human/<task>``.
+HUMAN_PREFIX = "human/"
+#: Map source of the component the human maps share.
+SHARED_SOURCE = "human/shared"
+#: Prefixes of map sources that are not ANN maps.
+_NOT_ANN = ("human/", "simulation/", "target/", "ais/")
+
+Log = Callable[[str], None]
+
+
+class StudyAnalysisError(UserError, ValueError):
+    """A study whose data cannot give what a step needs (no sessions of a task, no maps)."""
+
+
+@dataclass(frozen=True, eq=False)
+class StudyRun:
+    """What :func:`run_study` made.
+
+    Attributes
+    ----------
+    folder : Path
+        The output folder (tables, ``report/index.html``).
+    study : Study
+        The sessions read.
+    maps : dict of str to HumanMaps
+        Task name -> its human maps (also in the stimulus set as ``human/<task>``).
+    shared : SharedComponent or None
+        The component they share (``human/shared``), when at least two exist.
+    tables : dict of str to DataFrame
+        Every table written, by file stem (``comparison``, ``recognition``, ...).
+    report : Path or None
+        The HTML report.
+    """
+
+    folder: Path
+    study: Study
+    maps: dict[str, HumanMaps]
+    shared: SharedComponent | None
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    report: Path | None = None
+
+
+def _say(log: Log | None, line: str) -> None:
+    if log is not None:
+        log(line)
+
+
+def _write(folder: Path, name: str, table: pd.DataFrame, tables: dict[str, pd.DataFrame]) -> None:
+    from selectivity.tsv import write_table
+
+    folder.mkdir(parents=True, exist_ok=True)
+    write_table(table, folder / f"{name}.tsv")
+    tables[name] = table
+
+
+def read_study(config: StudyConfig, *, progress: bool | None = None) -> Study:
+    """The sessions of ``config``'s data root, with its exclusion rules."""
+    return load_study(
+        config.data.root,
+        stimulus_set=config.data.stimulus_set,
+        rules=config.exclusions,
+        progress=progress,
+    )
+
+
+def _set_path(study: Study) -> Path:
+    if study.stimulus_set is None:
+        raise StudyAnalysisError(
+            f"The sessions under {study.root} name no stimulus set; give it as [data] "
+            "stimulus_set."
+        )
+    return study.stimulus_set
+
+
+def _estimate_all(
+    study: Study, config: StudyConfig, participants: tuple[str, ...] | None = None
+) -> dict[str, HumanMaps]:
+    """Every task's human maps (tasks without an estimator, or without trials, left out)."""
+    from ..human_maps import ESTIMATORS, estimate_human_maps
+
+    out = {}
+    for task in study.tasks:
+        if task not in ESTIMATORS:
+            continue
+        trials = study.trials[task]
+        if participants is not None:
+            trials = trials[trials["participant"].isin(participants)]
+            if not len(trials):
+                continue
+        fixations = study.fixations[study.fixations["task"] == task]
+        if participants is not None:
+            fixations = fixations[fixations["participant"].isin(participants)]
+        out[task] = estimate_human_maps(
+            task, trials, fixations, study.image_shapes, config.maps, participants=participants
+        )
+    return out
+
+
+def _shared(maps: Mapping[str, HumanMaps], config: StudyConfig) -> SharedComponent | None:
+    from ..shared import shared_component
+
+    if len(maps) < config.shared.min_measures:
+        return None
+    common = set.intersection(*(set(m.maps) for m in maps.values()))
+    ids = sorted(common)
+    if not ids:
+        return None
+    return shared_component(
+        {task: {i: m.maps[i] for i in ids} for task, m in maps.items()},
+        size=config.shared.size,
+        n_components=1,
+        normalize=config.shared.normalize,
+    )
+
+
+def study_maps(
+    config: StudyConfig, *, study: Study | None = None, log: Log | None = print
+) -> StudyRun:
+    """Estimate each task's human maps and their shared component; write them into the set.
+
+    Writes ``human/<task>`` and ``human/shared`` into the stimulus set (replacing an
+    earlier analysis's when ``[output] overwrite_maps``), and into the output folder
+    ``sessions.tsv`` (data quality), ``exclusions.tsv``, ``maps.tsv`` (per task and image:
+    what went into the map, the parameters) and ``shared.tsv`` (loadings, explained
+    variance).
+    """
+    import pandas as pd
+
+    from stimuli import add_maps
+
+    from ..shared import SharedComponent  # noqa: F401  (documented return type)
+
+    study = study if study is not None else read_study(config)
+    folder = config.folder
+    tables: dict[str, pd.DataFrame] = {}
+    _write(folder, "sessions", study.sessions, tables)
+    _write(folder, "exclusions", study.exclusions, tables)
+    set_path = _set_path(study)
+    _say(log, f"maps: estimating {', '.join(study.tasks)}")
+    maps = _estimate_all(study, config)
+    if not maps:
+        raise StudyAnalysisError(
+            f"No session under {study.root} gives a human map (tasks found: "
+            f"{list(study.tasks) or 'none'})."
+        )
+    rows = []
+    for task, human in maps.items():
+        add_maps(
+            set_path,
+            f"{HUMAN_PREFIX}{task}",
+            human.maps,
+            provenance=human.provenance(),
+            overwrite=config.overwrite_maps,
+        )
+        for image_id in human.maps:
+            rows.append(
+                {
+                    "measure": task,
+                    "image_id": image_id,
+                    "n": int(human.counts.get(image_id, 0)),
+                    "participants": len(human.participants),
+                    "parameters": _compact(human.parameters),
+                }
+            )
+        _say(log, f"maps: {HUMAN_PREFIX}{task} ({len(human.maps)} images)")
+    _write(folder, "maps", pd.DataFrame(rows), tables)
+    shared = _shared(maps, config)
+    if shared is not None:
+        component = shared.component(0)
+        shapes = study.image_shapes
+        from selectivity.resample import resample
+
+        add_maps(
+            set_path,
+            SHARED_SOURCE,
+            {str(i): resample(m, shapes[str(i)]) for i, m in component.items()},
+            provenance={
+                "method": "first principal component of the human maps (analysis.shared_component)",
+                "measures": list(shared.measures),
+                "loadings": [float(v) for v in shared.loadings[:, 0]],
+                "explained_variance_ratio": float(shared.explained_variance_ratio[0]),
+                "normalize": shared.normalize,
+                "size": list(shared.size),
+            },
+            overwrite=config.overwrite_maps,
+        )
+        _write(
+            folder,
+            "shared",
+            pd.DataFrame(
+                {
+                    "measure": list(shared.measures),
+                    "loading": shared.loadings[:, 0],
+                    "explained_variance_ratio": float(shared.explained_variance_ratio[0]),
+                }
+            ),
+            tables,
+        )
+        _say(
+            log,
+            f"maps: {SHARED_SOURCE} explains {shared.explained_variance_ratio[0]:.1%} of the "
+            "pooled variance",
+        )
+    return StudyRun(folder=folder, study=study, maps=maps, shared=shared, tables=tables)
+
+
+def _compact(parameters: Mapping[str, Any]) -> str:
+    import json
+
+    return json.dumps(parameters, sort_keys=True, default=str)
+
+
+def ann_sources(stimuli: Any, wanted: tuple[str, ...] = ()) -> list[str]:
+    """The ANN map sources of a stimulus set (all but human/, simulation/, target/, ais/)."""
+    sources = [s for s in stimuli.map_sources if not s.startswith(_NOT_ANN)]
+    if wanted:
+        missing = [s for s in wanted if s not in stimuli.map_sources]
+        if missing:
+            raise StudyAnalysisError(
+                f"[comparison] sources: {missing} are not map sources of {stimuli.path} "
+                f"(ANN sources: {sources})."
+            )
+        return list(wanted)
+    return sources
+
+
+def _ceilings(
+    study: Study,
+    config: StudyConfig,
+    maps: Mapping[str, HumanMaps],
+    shared: SharedComponent | None,
+) -> pd.DataFrame:
+    """Split-half noise ceilings over participants, per measure and image (CC, Spearman-Brown).
+
+    The participants of the study are split at random into halves ``ceiling_splits``
+    times; each half's maps are estimated as the whole study's are, and the two halves'
+    maps of an image correlated (after resampling to the comparison size); the mean
+    over splits is corrected with Spearman-Brown ``2 r / (1 + r)``. The shared
+    component's halves are the projections of each half's maps on the loadings fitted
+    on everyone.
+    """
+    import pandas as pd
+
+    from selectivity.resample import resample
+
+    from ..ceilings import spearman_brown
+    from ..metrics import cc
+
+    people = study.participants()
+    size = config.comparison.size
+    rng = np.random.default_rng(config.seed)
+    values: dict[tuple[str, str], list[float]] = {}
+    for _ in range(config.comparison.ceiling_splits if len(people) >= 2 else 0):
+        order = rng.permutation(len(people))
+        halves = (
+            tuple(people[i] for i in order[: len(people) // 2]),
+            tuple(people[i] for i in order[len(people) // 2 :]),
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the halves' bandwidth choices are not news
+            a, b = (_estimate_all(study, config, participants=h) for h in halves)
+        pairs = {t: (a[t].maps, b[t].maps) for t in maps if t in a and t in b}
+        if shared is not None and all(t in a and t in b for t in shared.measures):
+            ids = [str(i) for i in shared.image_ids]
+            try:
+                sides = [
+                    s.project({t: {i: half[t].maps[i] for i in ids} for t in shared.measures})
+                    for s, half in ((shared, a), (shared, b))
+                ]
+                pairs["shared"] = tuple(side.component(0) for side in sides)  # type: ignore[assignment]
+            except ValueError:  # a half whose map of some image is constant or empty
+                pass
+        for measure, (left, right) in pairs.items():
+            for image_id in set(left) & set(right):
+                x, y = resample(left[image_id], size), resample(right[image_id], size)
+                if np.ptp(x) > 0 and np.ptp(y) > 0:
+                    values.setdefault((measure, str(image_id)), []).append(float(cc(x, y)))
+    rows = []
+    for (measure, image_id), rs in sorted(values.items()):
+        r = float(np.mean(rs))
+        rows.append(
+            {
+                "measure": measure,
+                "image_id": image_id,
+                "n_splits": len(rs),
+                "split_half_cc": r,
+                "ceiling": float(spearman_brown(np.array([r]))[0]),
+            }
+        )
+    return pd.DataFrame(
+        rows, columns=["measure", "image_id", "n_splits", "split_half_cc", "ceiling"]
+    )
+
+
+def study_comparison(
+    config: StudyConfig, *, run: StudyRun | None = None, log: Log | None = print
+) -> StudyRun:
+    """Every ANN map of the set against every human map and the shared component.
+
+    Reads the human maps from the stimulus set (run :func:`study_maps` first, or pass
+    its ``run``), compares them with :func:`analysis.compare_maps` (smoothing of the ANN
+    maps chosen by cross-validation over images on ``[comparison] smoothing_sigmas_deg``,
+    bootstrap intervals over images, permutation p-values), adds split-half noise
+    ceilings over participants and the share of the agreement's variance explained by
+    attribution method, architecture and training set. Writes ``comparison.tsv`` (one
+    row per source x measure x metric, with ``ceiling`` and ``normalized`` = mean /
+    ceiling), ``comparison_images.tsv``, ``ceilings.tsv`` and ``variance_share.tsv``.
+    """
+    import pandas as pd
+
+    from stimuli import read_stimulus_set
+
+    from ..comparison import ann_source_factors, compare_maps, variance_share
+
+    if run is None:
+        run = study_maps(config, log=log)
+    study = run.study
+    stimuli = read_stimulus_set(_set_path(study))
+    sources = ann_sources(stimuli, config.comparison.sources)
+    measures = [s for s in stimuli.map_sources if s.startswith(HUMAN_PREFIX)]
+    if not sources or not measures:
+        raise StudyAnalysisError(
+            f"{stimuli.path} has {len(sources)} ANN map sources and {len(measures)} human maps "
+            "(human/*): the comparison needs both (run `selectivity analyze maps` first)."
+        )
+    ids = [i for i in stimuli.ids if all(i in stimuli.map_ids(m) for m in measures + sources)]
+    size = config.comparison.size
+    px_per_deg = _comparison_px_per_deg(study, ids, size)
+    _say(log, f"compare: {len(sources)} ANN sources x {len(measures)} human maps, {len(ids)} images")
+    comparison = compare_maps(
+        {s: {i: stimuli.map(s, i) for i in ids} for s in sources},
+        {m.removeprefix(HUMAN_PREFIX): {i: stimuli.map(m, i) for i in ids} for m in measures},
+        metrics=config.comparison.metrics,
+        smoothing_sigmas_deg=config.comparison.smoothing_sigmas_deg,
+        px_per_deg=px_per_deg,
+        cv_folds=min(config.comparison.cv_folds, len(ids)),
+        n_bootstrap=config.comparison.n_bootstrap,
+        n_permutations=config.comparison.n_permutations,
+        size=size,
+        rng=config.seed,
+    )
+    tables = dict(run.tables)
+    ceilings = _ceilings(study, config, run.maps, run.shared)
+    _write(config.folder, "ceilings", ceilings, tables)
+    ceiling = ceilings.groupby("measure")["ceiling"].mean()
+    summary = comparison.summary.copy()
+    summary["ceiling"] = summary["measure"].map(ceiling).where(summary["metric"] == "cc")
+    summary["normalized"] = summary["mean"] / summary["ceiling"]
+    summary = summary.sort_values(["measure", "metric", "mean"], ascending=[True, True, False])
+    _write(config.folder, "comparison", summary.reset_index(drop=True), tables)
+    _write(config.folder, "comparison_images", comparison.scores, tables)
+    factors = ann_source_factors({s: stimuli.provenance(s) for s in sources})
+    scores = comparison.scores.merge(factors, on="source", how="left")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            share = variance_share(scores, factors=config.comparison.factors)
+        for w in caught:
+            _say(log, f"compare: {w.message}")
+    except ValueError as err:  # e.g. one source: nothing to split the variance by
+        _say(log, f"compare: no variance share ({err})")
+        share = pd.DataFrame()
+    _write(config.folder, "variance_share", share, tables)
+    return dataclasses.replace(run, tables=tables)
+
+
+def _comparison_px_per_deg(
+    study: Study, ids: list[str], size: tuple[int, int]
+) -> dict[str, float]:
+    """Pixels per degree of each image at the comparison size (median over the trials)."""
+    import pandas as pd
+
+    frames = [t[["image_id", "px_per_deg_img"]] for t in study.trials.values() if "image_id" in t]
+    scale = pd.concat(frames).groupby("image_id")["px_per_deg_img"].median() if frames else {}
+    out = {}
+    for image_id in ids:
+        native = study.image_shapes[image_id]
+        if image_id not in scale:
+            raise StudyAnalysisError(f"No trial showed the image {image_id!r}: its size in "
+                                     "degrees is unknown.")  # fmt: skip
+        out[image_id] = float(scale[image_id]) * size[1] / native[1]
+    return out
+
+
+def study_recognition(
+    config: StudyConfig, *, study: Study | None = None, log: Log | None = print
+) -> dict[str, pd.DataFrame]:
+    """Masked-recognition accuracy and d' per condition, with the mixed-effects model.
+
+    Writes ``recognition.tsv`` (per mask source x correct/incorrect mask: accuracy, d',
+    bootstrap intervals over participants, flagged trials excluded and counted),
+    ``recognition_effects.tsv`` (correct minus incorrect masks), ``recognition_participants.tsv``
+    and, with ``[recognition] mixed_model``, ``recognition_model.tsv``.
+    """
+    from ..recognition import recognition_model, recognition_summary
+
+    study = study if study is not None else read_study(config)
+    trials = study.trials.get("masked-recognition")
+    if trials is None or not len(trials):
+        raise StudyAnalysisError(f"No masked-recognition session under {study.root}.")
+    tables: dict[str, pd.DataFrame] = {}
+    summary = recognition_summary(
+        trials, n_bootstrap=config.recognition.n_bootstrap, rng=config.seed
+    )
+    _write(config.folder, "recognition", summary.conditions, tables)
+    _write(config.folder, "recognition_effects", summary.effects, tables)
+    _write(config.folder, "recognition_participants", summary.participants, tables)
+    if config.recognition.mixed_model:
+        _say(log, "recognition: mixed-effects logistic model")
+        model = recognition_model(trials)
+        _write(config.folder, "recognition_model", model.fixed_effects, tables)
+    return tables
+
+
+def study_reverse(
+    config: StudyConfig, *, study: Study | None = None, log: Log | None = print
+) -> dict[str, pd.DataFrame]:
+    """The ANN's recognition of the images masked by each human map (correct vs incorrect).
+
+    Writes ``reverse.tsv`` (per human map, image and mask: rank and score) and
+    ``reverse_summary.tsv``. Needs ``[reverse] model``.
+    """
+    from stimuli import read_stimulus_set
+
+    from ..recognition import reverse_test
+
+    if not config.reverse.model:
+        raise StudyAnalysisError(
+            "The reverse test needs a network: set [reverse] model (e.g. \"resnet50\")."
+        )
+    study = study if study is not None else read_study(config)
+    stimuli = read_stimulus_set(_set_path(study))
+    measures = [s for s in stimuli.map_sources if s.startswith(HUMAN_PREFIX)]
+    if not measures:
+        raise StudyAnalysisError(
+            f"{stimuli.path} has no human maps (human/*): run `selectivity analyze maps` first."
+        )
+    _say(log, f"reverse: {config.reverse.model} on {len(measures)} human maps")
+    result = reverse_test(
+        stimuli.path,
+        {m.removeprefix(HUMAN_PREFIX): {i: stimuli.map(m, i) for i in stimuli.map_ids(m)}
+         for m in measures},  # fmt: skip
+        config.reverse.model,
+        weights=config.reverse.weights,
+        target=config.reverse.target,
+        score=config.reverse.score,
+        device=config.reverse.device,
+        rng=config.seed,
+    )
+    tables: dict[str, pd.DataFrame] = {}
+    _write(config.folder, "reverse", result.scores, tables)
+    _write(config.folder, "reverse_summary", result.summary, tables)
+    return tables
+
+
+def study_ais(config: StudyConfig, *, study: Study, log: Log | None = print) -> Any:
+    """Alignment importance from the study's similarity-rating sessions (``[ais] model``)."""
+    from ..ais import run_ais
+    from ..ais.config import AISConfig
+
+    ais = AISConfig(
+        path=config.path,
+        stimulus_set=_set_path(study),
+        similarity=(study.root,),
+        model=config.ais.model,
+        weights=config.ais.weights,
+        device=config.ais.device,
+        pruning=config.ais.pruning,
+        folder=config.folder / "ais",
+        overwrite_maps=True,
+    )
+    return run_ais(ais, progress=None if log is None else (lambda line: log(f"ais: {line}")))
+
+
+def run_study(config: StudyConfig, *, log: Log | None = print) -> StudyRun:
+    """Every step that the study's sessions allow, then the report.
+
+    Maps and the comparison always; masked recognition when its sessions exist; the
+    reverse test with ``[reverse] model``; AIS with ``[ais] model`` and similarity
+    sessions. Returns the run with every table and the report's path.
+    """
+    from .report import write_study_report
+
+    run = study_maps(config, log=log)
+    run = study_comparison(config, run=run, log=log)
+    tables = dict(run.tables)
+    if "masked-recognition" in run.study.tasks:
+        tables.update(study_recognition(config, study=run.study, log=log))
+    if config.reverse.model:
+        tables.update(study_reverse(config, study=run.study, log=log))
+    ais = None
+    if config.ais.model and "similarity-rating" in run.study.tasks:
+        ais = study_ais(config, study=run.study, log=log)
+    run = dataclasses.replace(run, tables=tables)
+    report = write_study_report(config, run=run, ais=ais)
+    _say(log, f"report: {report}")
+    return dataclasses.replace(run, report=report)

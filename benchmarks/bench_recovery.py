@@ -1,0 +1,212 @@
+"""Planted-map recovery through the whole simulated path, against the number of participants.
+
+Run (real PsychoPy windows; on a machine without a display, under Xvfb)::
+
+    xvfb-run -a -s "-screen 0 1280x1024x24" .venv/bin/python benchmarks/bench_recovery.py
+    ... bench_recovery.py --participants 16 --steps 2 4 8 16 --workers 4 --out /tmp/recovery
+    ... bench_recovery.py --reuse /tmp/recovery          # analyse an earlier run again
+
+Method. A stimulus set of the demo's photographs (``selectivity.demo``: scikit-image
+photographs, long side 320 px) with the planted map ``simulation/truth`` (spectral-residual
+saliency). ``--participants`` simulated participants run every map task (free viewing,
+object search, saliency search, dot discrimination, serial reproduction, patch rating)
+with the shipped simulated configurations (``configs/<task>_simulated.toml``: the
+durations and designs a lab would use, not the demo's shortened ones), through the real
+task runtime: PsychoPy windows, the simulated EyeLink tracker writing ASC files,
+``trials.tsv``, the chain database. Then, for each study size n of ``--steps``, the first
+n participants' sessions are read back (:func:`analysis.study.load_study`), each task's
+map estimated (:func:`analysis.human_maps.estimate_human_maps`, default settings), and
+its CC with the planted map computed per image (at the map's size) and averaged.
+
+The printout: one row per task and study size with the mean CC over images, its minimum,
+and the trials (or fixations, or chain nodes) behind the maps; then per task the least
+study size that reaches CC >= 0.9 (the issue's aim), or the extrapolated one from the
+split-half (Spearman-Brown) reliability of the largest study when none does:
+``n_needed = n * r_target (1 - r) / (r (1 - r_target))`` with ``r_target = 0.9^2``, the
+reliability at which a noiseless map's CC with the truth is 0.9 (CC with the truth is at
+most the square root of the map's reliability). Aims and figures are per task: the
+tasks' information per trial differs by orders of magnitude (a fixation density gets a
+few fixations per image per participant; a patch rating one number per patch).
+Frames dropped under a loaded virtual display do not change the recovery (the maps do
+not use timing), so the data-quality rules are relaxed here: ``max_dropped_frame_trials``
+is off.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+#: The tasks with a map estimator, in the order the participants run them.
+MAP_TASKS = (
+    "free-viewing",
+    "object-search",
+    "saliency-search",
+    "dot-discrimination",
+    "serial-reproduction",
+    "patch-rating",
+)
+
+
+def build_set(out: Path, n_images: int) -> Path:
+    """The demo's photographs with their planted map, as a stimulus-set file."""
+    from selectivity.demo import (
+        _LONG_SIDE_PX,
+        DEMO_IMAGES,
+        _load_photo,
+        _resize_long_side,
+        planted_saliency,
+    )
+    from stimuli import write_stimulus_set
+
+    ids = DEMO_IMAGES[:n_images]
+    images = {i: _resize_long_side(_load_photo(i), _LONG_SIDE_PX) for i in ids}
+    path = out / "stimuli.h5"
+    write_stimulus_set(
+        path,
+        images,
+        labels={i: i for i in ids},
+        maps={"simulation/truth": {i: planted_saliency(images[i]) for i in ids}},
+        provenance={"simulation/truth": {"method": "spectral residual (Hou & Zhang 2007)"}},
+    )
+    return path
+
+
+def recovery(root: Path, set_path: Path, steps: list[int]) -> pd.DataFrame:
+    """CC with the planted map per task and study size (first n participants)."""
+    from analysis.human_maps import MapSettings, estimate_human_maps, split_half_reliability
+    from analysis.metrics import cc
+    from analysis.study import ExclusionRules, load_study
+    from selectivity.resample import resample
+    from stimuli import read_stimulus_set
+
+    stimuli = read_stimulus_set(set_path)
+    truth = {i: stimuli.map("simulation/truth", i) for i in stimuli.ids}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        study = load_study(
+            root, stimulus_set=set_path, rules=ExclusionRules(max_dropped_frame_trials=None)
+        )
+    people = sorted(study.participants())
+    settings = MapSettings()
+    rows = []
+    for task in MAP_TASKS:
+        if task not in study.trials:
+            continue
+        for n in steps:
+            if n > len(people):
+                continue
+            chosen = tuple(people[:n])
+            trials = study.trials[task][study.trials[task]["participant"].isin(chosen)]
+            fixations = study.fixations[
+                (study.fixations["task"] == task) & study.fixations["participant"].isin(chosen)
+            ]
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                human = estimate_human_maps(
+                    task, trials, fixations, study.image_shapes, settings, participants=chosen
+                )
+                reliability = (
+                    split_half_reliability(
+                        task, trials, fixations, study.image_shapes, settings, rng=0
+                    )
+                    if n >= 2
+                    else None
+                )
+            scores = [
+                float(cc(m, resample(truth[i], m.shape)))
+                for i, m in human.maps.items()
+                if np.ptp(m) > 0
+            ]
+            rows.append(
+                {
+                    "task": task,
+                    "participants": n,
+                    "cc_planted": float(np.mean(scores)) if scores else np.nan,
+                    "cc_min": float(np.min(scores)) if scores else np.nan,
+                    "split_half_sb": _mean_reliability(reliability),
+                    "n_data": int(sum(human.counts.values())),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def _mean_reliability(reliability: object) -> float:
+    if reliability is None:
+        return float("nan")
+    value = getattr(reliability, "value", None)
+    if value is not None:
+        return float(value)
+    return float(np.nanmean(np.asarray(reliability, dtype=float)))
+
+
+def needed(table: pd.DataFrame, aim: float = 0.9) -> pd.DataFrame:
+    """Per task: the least study size reaching the aim, or an extrapolation from reliability."""
+    rows = []
+    target = aim**2
+    for task, group in table.groupby("task", sort=False):
+        reached = group[group["cc_planted"] >= aim]
+        largest = group.iloc[-1]
+        if len(reached):
+            rows.append({"task": task, "n_for_cc_0.9": int(reached["participants"].min()),
+                         "how": "measured"})  # fmt: skip
+            continue
+        r = largest["split_half_sb"]
+        if np.isfinite(r) and 0 < r < 1:
+            n = largest["participants"] * target * (1 - r) / (r * (1 - target))
+            rows.append({"task": task, "n_for_cc_0.9": int(np.ceil(n)),
+                         "how": f"extrapolated from reliability {r:.2f} at n={largest['participants']}"})  # fmt: skip
+        else:
+            rows.append({"task": task, "n_for_cc_0.9": np.nan, "how": "no estimate"})
+    return pd.DataFrame(rows)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--participants", type=int, default=12)
+    parser.add_argument("--steps", type=int, nargs="+", default=[2, 4, 8, 12])
+    parser.add_argument("--images", type=int, default=6)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--out", type=Path, default=Path("recovery-output"))
+    parser.add_argument("--reuse", type=Path, default=None, help="analyse an earlier --out")
+    parser.add_argument("--tasks", nargs="+", default=list(MAP_TASKS))
+    args = parser.parse_args(argv)
+
+    from tasks.simulation import simulate_study
+
+    started = time.perf_counter()
+    if args.reuse is not None:
+        out = args.reuse
+        set_path = out / "stimuli.h5"
+    else:
+        out = args.out
+        if out.exists() and any(out.iterdir()):
+            parser.error(f"{out} exists and is not empty: choose another --out or --reuse it")
+        out.mkdir(parents=True, exist_ok=True)
+        set_path = build_set(out, args.images)
+        simulate_study(
+            set_path,
+            out / "data",
+            participants=args.participants,
+            tasks=args.tasks,
+            workers=args.workers,
+            log=lambda line: print(f"[{time.perf_counter() - started:6.0f} s] {line}", flush=True),
+        )
+    simulated_s = time.perf_counter() - started
+    table = recovery(out / "data", set_path, sorted(args.steps))
+    pd.set_option("display.width", 120)
+    print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+    print()
+    print(needed(table).to_string(index=False))
+    print(f"\nsimulation {simulated_s:.0f} s, analysis {time.perf_counter() - started - simulated_s:.0f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -583,6 +583,46 @@ _ANN, _HUMAN = _inputs()
             id="fixation-shape",
         ),
         pytest.param({}, _HUMAN, {}, "'ann_maps' parameter", id="no-sources"),
+        pytest.param(
+            _ANN,
+            None,
+            {
+                "metrics": ("nss",),
+                "fixations": dict.fromkeys(_HUMAN["h"], np.full((140, 2), 2.0)),
+                "fixation_shape": (6, 6),
+            },
+            r"'fixations' parameter: the mapping has the wrong shape: fixations\['im0'\] holds "
+            r"one array of shape \(140, 2\), as one image's data would.* Expected a dict "
+            r"measure name -> per-image fixations",
+            id="fixations-by-image",
+        ),
+        pytest.param(
+            _ANN,
+            None,
+            {
+                "metrics": ("nss",),
+                "fixations": dict.fromkeys(_HUMAN["h"], [np.full((3, 2), 2.0)] * 2),
+                "fixation_shape": (6, 6),
+            },
+            r"wrong shape: its keys \['im0', 'im1', 'im2', 'im3'\] are image ids of the ANN "
+            r"maps.* fixations=\{'<measure>': \.\.\.\}",
+            id="fixations-by-image-per-observer",
+        ),
+        pytest.param(
+            _ANN,
+            _HUMAN["h"],
+            {},
+            r"'human_maps' parameter: the mapping has the wrong shape: human_maps\['im0'\] "
+            r"holds one array of shape \(6, 6\).* Expected a dict measure name -> per-image maps",
+            id="human-maps-by-image",
+        ),
+        pytest.param(
+            _ANN["net"],
+            _HUMAN,
+            {},
+            r"ann_maps\['im0'\] holds one array .* ann_maps=\{'<source>'",
+            id="ann-maps-by-image",
+        ),
     ],
 )
 def test_errors(ann: object, human: object, kwargs: dict[str, object], match: str) -> None:

@@ -92,7 +92,7 @@ def _check_nesting(
             )
     if ids is not None and len(groups) > 0:
         known, noun = set(ids), _noun(param)
-        as_images = [name for name in groups if name in known]
+        as_images: list[Hashable] = [name for name in groups if name in known]
         if len(as_images) == len(groups):
             raise _wrong_shape(
                 param,
@@ -196,9 +196,16 @@ def _target_stack(
     label: str,
     *,
     size: tuple[int, int] | None,
-) -> NDArray[np.float64]:
-    """Human maps of one measure as a stack (n, H, W), resampled to ``size`` when given."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Human maps of one measure as a stack (n, H, W), resampled to ``size`` when given.
+
+    Also returns, per image, the stack's pixels per pixel of the map as given,
+    ``sqrt(H W / (h w))`` (the geometric mean of the two axes' scales; 1
+    without ``size``), which converts pixels per degree of the given maps to
+    those of the stack.
+    """
     maps = [_as_map(a, f"{label}, image {i!r}") for a, i in zip(items, ids, strict=True)]
+    given = np.array([m.shape for m in maps], dtype=np.float64)
     if size is not None:
         maps = [resample(m, size) for m in maps]
     shapes = {m.shape for m in maps}
@@ -207,7 +214,9 @@ def _target_stack(
             f"The maps of {label} have different shapes {sorted(shapes)}: give size=(height, "
             "width) to resample them to one."
         )
-    return np.stack(maps)
+    stack = np.stack(maps)
+    scale = np.sqrt(stack.shape[1] * stack.shape[2] / (given[:, 0] * given[:, 1]))
+    return stack, scale
 
 
 def _fixation_stack(
@@ -281,8 +290,12 @@ def _targets(
     *,
     size: tuple[int, int] | None,
     fixation_shape: tuple[int, int] | None,
-) -> list[tuple[str, str, NDArray[np.float64]]]:
-    """(measure, kind, target stack) for every measure, its images in the order ``ids``."""
+) -> list[tuple[str, str, NDArray[np.float64], NDArray[np.float64]]]:
+    """(measure, kind, target stack, scale) for every measure, its images in the order ``ids``.
+
+    ``scale`` (n_images,): pixels of the stack per pixel of the data as given
+    (human maps resampled to ``size``; 1 for fixations, which are not resampled).
+    """
     out = []
     for param, groups in (("human_maps", human_maps), ("fixations", fixations)):
         if groups is None:
@@ -293,13 +306,13 @@ def _targets(
         for measure, per_image in items.items():
             ordered = _reorder(per_image, these, ids, f"{param}[{measure!r}]", "the ANN maps")
             if param == "human_maps":
-                stack = _target_stack(ordered, ids, f"measure {measure!r}", size=size)
-                out.append((measure, "map", stack))
+                stack, scale = _target_stack(ordered, ids, f"measure {measure!r}", size=size)
+                out.append((measure, "map", stack, scale))
             else:
                 stack = _fixation_stack(
                     ordered, ids, f"measure {measure!r}", fixation_shape=fixation_shape
                 )
-                out.append((measure, "fixations", stack))
+                out.append((measure, "fixations", stack, np.ones(len(ids))))
     return out
 
 

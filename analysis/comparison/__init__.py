@@ -1,4 +1,8 @@
-"""ANN maps against human maps over many images: CV-chosen smoothing, bootstrap, permutations."""
+"""ANN maps against human maps over many images: CV-chosen smoothing, bootstrap, permutations.
+
+And the share of the agreement's variance explained by method, architecture and training set
+(:func:`variance_share`, :func:`ann_source_factors`).
+"""
 
 from __future__ import annotations
 
@@ -22,11 +26,21 @@ from ._kernels import _kernels
 from ._run import _Run
 from ._sigmas import DEFAULT_SIGMAS_DEG, DEFAULT_SIGMAS_PX, _grid, _px_per_deg
 from ._stats import _bootstrap_indices, _derangements, _fold_labels
+from ._variance import DEFAULT_FACTORS, RANDOM_TRAINING_SET, ann_source_factors, variance_share
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_SIGMAS_DEG", "DEFAULT_SIGMAS_PX", "MapComparison", "compare_maps"]
+__all__ = [
+    "DEFAULT_FACTORS",
+    "DEFAULT_SIGMAS_DEG",
+    "DEFAULT_SIGMAS_PX",
+    "RANDOM_TRAINING_SET",
+    "MapComparison",
+    "ann_source_factors",
+    "compare_maps",
+    "variance_share",
+]
 
 
 @dataclass(frozen=True, eq=False)

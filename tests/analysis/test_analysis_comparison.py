@@ -648,7 +648,8 @@ def test_one_image_cannot_be_cross_validated_or_permuted() -> None:
 def test_import_stays_light(repo_root: Path) -> None:
     code = (
         "import sys, analysis.comparison; "
-        "print(sorted(m for m in ('torch', 'psychopy', 'pylink', 'pandas', 'statsmodels') if m in sys.modules))"
+        "heavy = ('torch', 'psychopy', 'pylink', 'pandas', 'statsmodels'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=True

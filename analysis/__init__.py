@@ -20,7 +20,7 @@ from .ais import (
     saliency_overlap,
 )
 from .ceilings import Ceiling, leave_one_subject_out_ceiling, split_half_ceiling
-from .comparison import MapComparison, compare_maps
+from .comparison import MapComparison, ann_source_factors, compare_maps, variance_share
 from .fixations import fixation_counts, fixation_map
 from .report import Chart, Panel, ReportRow, write_report
 from .sessions import FIXATION_COLUMNS, Session, SessionDataError, load_session
@@ -46,6 +46,7 @@ __all__ = [
     "ais_protocol",
     "ais_pruning_cv",
     "alignment_importance",
+    "ann_source_factors",
     "baselines",
     "ceilings",
     "compare_maps",
@@ -59,6 +60,7 @@ __all__ = [
     "saliency_overlap",
     "shared_component",
     "split_half_ceiling",
+    "variance_share",
     "write_report",
     "write_similarity",
 ]

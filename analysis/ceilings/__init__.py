@@ -82,6 +82,18 @@ class Ceiling:
     higher_is_better: bool
     n_splits: int | None = None
 
+    def __repr__(self) -> str:
+        """The metric, method, ceiling, raw score, number of images and splits, e.g.
+
+        ``Ceiling(metric='cc', method='split_half', value=0.812, raw=0.684, n_images=40,
+        n_splits=10)``; ``value`` and ``raw`` to 3 significant digits.
+        """
+        splits = "" if self.n_splits is None else f", n_splits={self.n_splits}"
+        return (
+            f"Ceiling(metric={self.metric!r}, method={self.method!r}, value={self.value:.3g}, "
+            f"raw={self.raw:.3g}, n_images={len(self.per_image)}{splits})"
+        )
+
     @property
     def raw(self) -> float:
         """Mean of :attr:`per_image` over images (NaN images left out)."""

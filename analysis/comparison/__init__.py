@@ -1,4 +1,8 @@
-"""ANN maps against human maps over many images: CV-chosen smoothing, bootstrap, permutations."""
+"""ANN maps against human maps over many images: CV-chosen smoothing, bootstrap, permutations.
+
+And the share of the agreement's variance explained by method, architecture and training set
+(:func:`variance_share`, :func:`ann_source_factors`).
+"""
 
 from __future__ import annotations
 
@@ -20,15 +24,23 @@ from ._inputs import (
 )
 from ._kernels import _kernels
 from ._run import _Run
-from ._stats import _bootstrap_indices, _check_sigmas, _derangements, _fold_labels
+from ._sigmas import DEFAULT_SIGMAS_DEG, DEFAULT_SIGMAS_PX, _grid, _px_per_deg
+from ._stats import _bootstrap_indices, _derangements, _fold_labels
+from ._variance import DEFAULT_FACTORS, RANDOM_TRAINING_SET, ann_source_factors, variance_share
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["DEFAULT_SIGMAS_PX", "MapComparison", "compare_maps"]
-
-#: Default candidate smoothings of the ANN maps, Gaussian sigma in pixels of the human maps.
-DEFAULT_SIGMAS_PX = (0.0, 1.0, 2.0, 4.0, 8.0)
+__all__ = [
+    "DEFAULT_FACTORS",
+    "DEFAULT_SIGMAS_DEG",
+    "DEFAULT_SIGMAS_PX",
+    "RANDOM_TRAINING_SET",
+    "MapComparison",
+    "ann_source_factors",
+    "compare_maps",
+    "variance_share",
+]
 
 
 @dataclass(frozen=True, eq=False)
@@ -41,7 +53,9 @@ class MapComparison:
         One row per source x measure x metric x image, with columns
         ``source, measure, metric, image_id, fold, sigma_px, score``: the
         score of the image (held out in its fold) with the ANN map smoothed
-        by ``sigma_px``, the sigma chosen on the other folds' images.
+        by ``sigma_px`` (pixels of the compared maps), the sigma chosen on the
+        other folds' images. With the grid in degrees, ``sigma_deg`` follows
+        ``sigma_px``.
     summary : pandas.DataFrame
         One row per source x measure x metric, with columns ``source,
         measure, metric, n_images, mean`` (of the held-out scores), ``ci_low,
@@ -49,11 +63,15 @@ class MapComparison:
         (mean of the permutation null), ``p_value``, ``sigma_px`` (the sigma
         chosen for most images; ties go to the smaller), ``sigma_px_folds``
         (tuple: the sigma chosen for each fold) and ``higher_is_better``.
+        With the grid in degrees, ``sigma_deg`` and ``sigma_deg_folds`` follow
+        ``sigma_px_folds``, and ``sigma_px`` / ``sigma_px_folds`` are NaN
+        where the images' pixels per degree differ.
     cv : pandas.DataFrame
         One row per source x measure x metric x fold x candidate sigma, with
         columns ``source, measure, metric, fold, sigma_px, train_score,
         chosen``: the mean score of the fold's *training* images, on which
-        the sigma was chosen.
+        the sigma was chosen. With the grid in degrees, ``sigma_deg`` follows
+        ``sigma_px`` (NaN where the images' pixels per degree differ).
     null : dict
         ``(source, measure, metric)`` -> ndarray of shape (n_permutations,):
         the mean score under each derangement of the ANN maps.
@@ -62,9 +80,14 @@ class MapComparison:
     folds : ndarray of shape (n_images,)
         Fold of each image.
     smoothing_sigmas_px : tuple of float
-        The candidate sigmas, ascending.
+        The candidate sigmas in pixels, ascending; with the grid in degrees,
+        the grid times ``px_per_deg`` when that is one number and the human
+        maps are not resampled, else empty (the pixels differ per image).
     confidence : float
         Level of the bootstrap intervals.
+    smoothing_sigmas_deg : tuple of float or None
+        The candidate sigmas in degrees, ascending; None when the grid was
+        given in pixels.
     """
 
     scores: pd.DataFrame
@@ -75,6 +98,7 @@ class MapComparison:
     folds: NDArray[np.int64]
     smoothing_sigmas_px: tuple[float, ...]
     confidence: float
+    smoothing_sigmas_deg: tuple[float, ...] | None = None
 
 
 def compare_maps(
@@ -86,7 +110,9 @@ def compare_maps(
     metrics: Sequence[str] = ("cc",),
     metric_options: Mapping[str, Mapping[str, Any]] | None = None,
     baseline: ArrayLike | Mapping[Any, ArrayLike] | None = None,
-    smoothing_sigmas_px: Sequence[float] = DEFAULT_SIGMAS_PX,
+    smoothing_sigmas_px: Sequence[float] | None = None,
+    smoothing_sigmas_deg: Sequence[float] | None = None,
+    px_per_deg: float | Mapping[Any, float] | None = None,
     cv_folds: int | Mapping[Any, Any] | Sequence[Any] = 5,
     n_bootstrap: int = 1000,
     n_permutations: int = 1000,
@@ -137,11 +163,26 @@ def compare_maps(
     baseline : array_like of shape (P, Q), or dict, optional
         For ``info_gain``: one baseline map for every image (e.g. a centre
         bias), or a dict image id -> map.
-    smoothing_sigmas_px : sequence of float
+    smoothing_sigmas_px : sequence of float, optional
         Candidate Gaussian sigmas for the ANN maps, in pixels of the human
-        maps (after any ``size``); 0 = unsmoothed. The filter is
-        :func:`scipy.ndimage.gaussian_filter` (edges reflected, cut at 4 sigma).
-        When sigmas tie on the training images the smaller is chosen.
+        maps (after any ``size``); 0 = unsmoothed. Default
+        :data:`DEFAULT_SIGMAS_PX` ``(0, 1, 2, 4, 8)`` when ``px_per_deg`` is
+        not given. The filter is :func:`scipy.ndimage.gaussian_filter` (edges
+        reflected, cut at 4 sigma). When sigmas tie on the training images the
+        smaller is chosen.
+    smoothing_sigmas_deg : sequence of float, optional
+        The candidate sigmas in degrees of visual angle instead (needs
+        ``px_per_deg``; not with ``smoothing_sigmas_px``). Default, when
+        ``px_per_deg`` is given: :data:`DEFAULT_SIGMAS_DEG` ``(0, 0.25, 0.5,
+        1, 1.5, 2, 3)``.
+    px_per_deg : float or dict, optional
+        Pixels per degree of visual angle of the human maps *as given* (and
+        of the fixation maps, or of ``fixation_shape`` for coordinates): one
+        number, or a dict image id -> number when images differ (e.g. the
+        study table's ``px_per_deg_img`` when the maps have the images'
+        native size). When ``size`` resamples a map of shape (h, w) to
+        (H, W), its pixels per degree are scaled by ``sqrt(H W / (h w))``.
+        Image ``i`` is then smoothed with ``sigma_deg * px_per_deg[i]`` pixels.
     cv_folds : int, or fold labels
         Number of folds (2 to n_images; images dealt at random), or an
         explicit fold label per image (a dict image id -> label or a
@@ -170,6 +211,15 @@ def compare_maps(
         ``scores`` (per image), ``summary`` (per source x measure x metric),
         ``cv`` (training scores behind each choice of sigma) and ``null``.
 
+    Warns
+    -----
+    UserWarning
+        When the sigma chosen in any fold is the largest of the grid (naming
+        the source, measure, metric, sigma and grid): the best smoothing may
+        lie beyond it, so widen the grid. The smallest candidate warns too
+        when it is above 0; a choice of 0 (no smoothing) is a legitimate
+        answer and does not warn.
+
     Raises
     ------
     ValueError
@@ -190,7 +240,7 @@ def compare_maps(
     images), which for 1,000 images takes minutes: lower ``n_permutations``
     or score a subset for those.
     """
-    sigmas = _check_sigmas(smoothing_sigmas_px)
+    unit, sigmas = _grid(smoothing_sigmas_px, smoothing_sigmas_deg, px_per_deg)
     n_bootstrap = _check_count(n_bootstrap, "n_bootstrap", minimum=0)
     n_permutations = _check_count(n_permutations, "n_permutations", minimum=0)
     size = _check_size(size, "size")
@@ -201,6 +251,7 @@ def compare_maps(
             f"{confidence!r} instead."
         )
     sources, ids = _per_image(ann_maps, "ann_maps")
+    per_deg = _px_per_deg(px_per_deg, ids) if unit == "deg" else np.ones(len(ids))
     generator = np.random.default_rng(rng)
     kernels = _kernels(
         metrics,
@@ -218,16 +269,21 @@ def compare_maps(
         if n_permutations
         else np.empty((0, len(ids)), dtype=np.int64)
     )
-    run = _Run(ids, folds, sigmas, boot, perms, confidence)
-    groups: dict[tuple[int, ...], list[tuple[str, list[Any], dict[str, Any]]]] = {}
-    for measure, kind, stack in targets:
+    run = _Run(ids, folds, sigmas, boot, perms, confidence, unit)
+    # Measures share smoothed ANN stacks when they share a shape and pixels per sigma unit.
+    groups: dict[tuple[Any, ...], list[tuple[str, list[Any], dict[str, Any]]]] = {}
+    scales: dict[tuple[Any, ...], NDArray[np.float64]] = {}
+    for measure, kind, stack, scale in targets:
         measure_kernels = [k for k in kernels if k.kind == kind]
         if measure_kernels:
             prepared = {
                 k.name: k.prepare_targets(stack, ids, f"measure {measure!r}")
                 for k in measure_kernels
             }
-            groups.setdefault(stack.shape[1:], []).append((measure, measure_kernels, prepared))
+            px_per_unit = per_deg * scale if unit == "deg" else np.ones(len(ids))
+            key = (stack.shape[1:], tuple(px_per_unit))
+            scales[key] = px_per_unit
+            groups.setdefault(key, []).append((measure, measure_kernels, prepared))
     from tqdm.auto import tqdm
 
     with tqdm(
@@ -236,10 +292,19 @@ def compare_maps(
         unit="step",
         disable=None if progress is None else not progress,
     ) as bar:
-        for shape, jobs in groups.items():
+        for key, jobs in groups.items():
             for source, items in sources.items():
-                run.score(source, _ann_stack(items, ids, source, shape), jobs, bar)
+                ann = _ann_stack(items, ids, source, key[0])
+                run.score(source, ann, jobs, bar, scales[key])
     scores, summary, cv = run.tables()
+    distinct = {v for factor in scales.values() for v in factor.tolist()}
+    if unit == "px":
+        grid_px: tuple[float, ...] = sigmas
+    elif len(distinct) == 1:
+        (factor,) = distinct
+        grid_px = tuple(s * factor for s in sigmas)
+    else:
+        grid_px = ()
     return MapComparison(
         scores=scores,
         summary=summary,
@@ -247,6 +312,7 @@ def compare_maps(
         null=run.null,
         image_ids=ids,
         folds=folds,
-        smoothing_sigmas_px=sigmas,
+        smoothing_sigmas_px=grid_px,
         confidence=float(confidence),
+        smoothing_sigmas_deg=sigmas if unit == "deg" else None,
     )

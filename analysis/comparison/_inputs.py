@@ -17,6 +17,90 @@ __all__: list[str] = []
 PerImage: TypeAlias = Mapping[Any, Any] | Sequence[Any] | NDArray[Any]
 
 
+#: What each parameter holds, for the messages about a mapping of the wrong shape.
+_EXPECTED = {
+    "ann_maps": "a dict source name -> per-image maps (a dict image id -> 2-D map, or a stack), "
+    "e.g. {'vgg16/gradcam': {image_id: map}}",
+    "human_maps": "a dict measure name -> per-image maps (a dict image id -> 2-D map, or a "
+    "stack), e.g. {'free-viewing': {image_id: map}}",
+    "fixations": "a dict measure name -> per-image fixations (a dict image id -> fixation map, "
+    "or -> (x, y) coordinates with fixation_shape), e.g. {'free-viewing': {image_id: coords}}",
+}
+
+
+def _one_image_shape(value: Any) -> tuple[int, ...] | None:
+    """The shape of ``value`` when it is one image's data (a map, coordinates), else None.
+
+    Per-image data is a dict or a sequence of 2-D items (or a 3-D stack); one
+    image's data is a 2-D array, a table, or a list of numbers or of pairs.
+    """
+    if isinstance(value, Mapping):
+        return None
+    if hasattr(value, "columns") and hasattr(value, "shape"):  # a pandas DataFrame
+        return tuple(value.shape)
+    if isinstance(value, np.ndarray):
+        return value.shape if value.ndim <= 2 else None
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)) and len(value):
+        first = value[0]
+        if np.isscalar(first) or (
+            isinstance(first, (Sequence, np.ndarray))
+            and not isinstance(first, (str, bytes))
+            and _ndim(first) == 1
+        ):
+            try:
+                return tuple(np.shape(np.asarray(value, dtype=np.float64)))
+            except (TypeError, ValueError):
+                return (len(value),)
+    return None
+
+
+def _ndim(value: Any) -> int:
+    """Dimensions of ``value`` as an array; -1 for ragged nestings."""
+    try:
+        return int(np.ndim(value))
+    except (TypeError, ValueError):
+        return -1
+
+
+def _noun(param: str) -> str:
+    return "source" if param == "ann_maps" else "measure"
+
+
+def _wrong_shape(param: str, detail: str) -> ValueError:
+    return ValueError(
+        f"Invalid value for the '{param}' parameter: the mapping has the wrong shape: {detail}. "
+        f"Expected {_EXPECTED.get(param, 'a dict name -> per-image maps')}."
+    )
+
+
+def _check_nesting(
+    groups: Mapping[str, PerImage], param: str, ids: tuple[Hashable, ...] | None = None
+) -> None:
+    """Refuse a mapping image id -> data given where name -> image id -> data is expected.
+
+    ``ids`` (the ANN maps' images) also catch a dict keyed by image ids whose
+    values are per-observer lists.
+    """
+    for name, value in groups.items():
+        shape = _one_image_shape(value)
+        if shape is not None:
+            raise _wrong_shape(
+                param,
+                f"{param}[{name!r}] holds one array of shape {shape}, as one image's data "
+                f"would; if {name!r} is an image id, wrap the dict in a {_noun(param)} name, "
+                f"{param}={{'<{_noun(param)}>': ...}}",
+            )
+    if ids is not None and len(groups) > 0:
+        known, noun = set(ids), _noun(param)
+        as_images: list[Hashable] = [name for name in groups if name in known]
+        if len(as_images) == len(groups):
+            raise _wrong_shape(
+                param,
+                f"its keys {_first(as_images)} are image ids of the ANN maps, so it maps image "
+                f"id -> data; wrap it in a {noun} name, {param}={{'<{noun}>': ...}}",
+            )
+
+
 def _per_image(
     groups: Mapping[str, PerImage], param: str
 ) -> tuple[dict[str, list[Any]], tuple[Hashable, ...]]:
@@ -26,6 +110,7 @@ def _per_image(
             f"Invalid value for the '{param}' parameter: expected a non-empty dict name -> "
             f"per-image maps, but got {groups!r:.80}."
         )
+    _check_nesting(groups, param)
     out: dict[str, list[Any]] = {}
     ids: tuple[Hashable, ...] = ()
     reference = ""
@@ -111,9 +196,16 @@ def _target_stack(
     label: str,
     *,
     size: tuple[int, int] | None,
-) -> NDArray[np.float64]:
-    """Human maps of one measure as a stack (n, H, W), resampled to ``size`` when given."""
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Human maps of one measure as a stack (n, H, W), resampled to ``size`` when given.
+
+    Also returns, per image, the stack's pixels per pixel of the map as given,
+    ``sqrt(H W / (h w))`` (the geometric mean of the two axes' scales; 1
+    without ``size``), which converts pixels per degree of the given maps to
+    those of the stack.
+    """
     maps = [_as_map(a, f"{label}, image {i!r}") for a, i in zip(items, ids, strict=True)]
+    given = np.array([m.shape for m in maps], dtype=np.float64)
     if size is not None:
         maps = [resample(m, size) for m in maps]
     shapes = {m.shape for m in maps}
@@ -122,7 +214,9 @@ def _target_stack(
             f"The maps of {label} have different shapes {sorted(shapes)}: give size=(height, "
             "width) to resample them to one."
         )
-    return np.stack(maps)
+    stack = np.stack(maps)
+    scale = np.sqrt(stack.shape[1] * stack.shape[2] / (given[:, 0] * given[:, 1]))
+    return stack, scale
 
 
 def _fixation_stack(
@@ -196,23 +290,29 @@ def _targets(
     *,
     size: tuple[int, int] | None,
     fixation_shape: tuple[int, int] | None,
-) -> list[tuple[str, str, NDArray[np.float64]]]:
-    """(measure, kind, target stack) for every measure, its images in the order ``ids``."""
+) -> list[tuple[str, str, NDArray[np.float64], NDArray[np.float64]]]:
+    """(measure, kind, target stack, scale) for every measure, its images in the order ``ids``.
+
+    ``scale`` (n_images,): pixels of the stack per pixel of the data as given
+    (human maps resampled to ``size``; 1 for fixations, which are not resampled).
+    """
     out = []
     for param, groups in (("human_maps", human_maps), ("fixations", fixations)):
         if groups is None:
             continue
+        if isinstance(groups, Mapping):
+            _check_nesting(groups, param, ids)
         items, these = _per_image(groups, param)
         for measure, per_image in items.items():
             ordered = _reorder(per_image, these, ids, f"{param}[{measure!r}]", "the ANN maps")
             if param == "human_maps":
-                stack = _target_stack(ordered, ids, f"measure {measure!r}", size=size)
-                out.append((measure, "map", stack))
+                stack, scale = _target_stack(ordered, ids, f"measure {measure!r}", size=size)
+                out.append((measure, "map", stack, scale))
             else:
                 stack = _fixation_stack(
                     ordered, ids, f"measure {measure!r}", fixation_shape=fixation_shape
                 )
-                out.append((measure, "fixations", stack))
+                out.append((measure, "fixations", stack, np.ones(len(ids))))
     return out
 
 

@@ -10,6 +10,7 @@ from numpy.typing import NDArray
 
 from ..fixations import GAUSSIAN_TRUNCATE
 from ._kernels import _Kernel, _Prepared
+from ._sigmas import _warn_at_edge
 from ._stats import _choose_sigmas, _p_value, _percentile_interval
 
 if TYPE_CHECKING:
@@ -29,7 +30,11 @@ _CACHE_BYTES = 1 << 29
 
 
 class _Run:
-    """Accumulates the per-image scores, CV choices, bootstrap and null of every combination."""
+    """Accumulates the per-image scores, CV choices, bootstrap and null of every combination.
+
+    ``sigmas`` are the candidate smoothings in ``unit`` (``"px"`` or ``"deg"``);
+    each :meth:`score` call converts them to pixels of its images.
+    """
 
     def __init__(
         self,
@@ -39,8 +44,9 @@ class _Run:
         boot: NDArray[np.int64],
         perms: NDArray[np.int64],
         confidence: float,
+        unit: str = "px",
     ) -> None:
-        self.ids, self.folds, self.sigmas = ids, folds, sigmas
+        self.ids, self.folds, self.sigmas, self.unit = ids, folds, sigmas, unit
         self.boot, self.perms, self.confidence = boot, perms, confidence
         self.score_rows: list[dict[str, Any]] = []
         self.summary_rows: list[dict[str, Any]] = []
@@ -53,6 +59,7 @@ class _Run:
         ann: NDArray[np.float64],
         jobs: list[tuple[str, list[_Kernel], dict[str, _Prepared]]],
         bar: Any,
+        px_per_unit: NDArray[np.float64] | None = None,
     ) -> None:
         """Score one source's maps against every measure of one shape, with every metric.
 
@@ -66,15 +73,18 @@ class _Run:
             ``(measure, kernels, prepared targets by metric name)`` per measure.
         bar : tqdm
             Progress bar, advanced once per smoothing.
+        px_per_unit : ndarray of shape (n_images,), optional
+            Pixels of ``ann`` per unit of the sigmas, per image (default 1).
         """
         n = len(self.ids)
+        scale = np.ones(n) if px_per_unit is None else np.asarray(px_per_unit, dtype=np.float64)
         label = f"source {source!r}"
         kernels = {k.name: k for _, ks, _ in jobs for k in ks}
         scores = {(m, k.name): np.empty((len(self.sigmas), n)) for m, ks, _ in jobs for k in ks}
         cache: dict[tuple[str, int], _Prepared] = {}
         budget = _CACHE_BYTES // max(ann.nbytes, 1)
         for s, sigma in enumerate(self.sigmas):
-            smoothed = _smooth(ann, sigma)
+            smoothed = _smooth(ann, sigma * scale)
             for name, kernel in kernels.items():
                 preds = kernel.prepare_preds(smoothed, self.ids, label)
                 if len(cache) < budget:
@@ -90,7 +100,8 @@ class _Run:
                 table, self.folds, higher_is_better=kernel.higher_is_better
             )
             chosen[measure, name] = best[self.folds]
-            self._cv_rows(source, measure, name, best, train_means)
+            self._cv_rows(source, measure, name, best, train_means, scale)
+            _warn_at_edge((source, measure, name), best, self.sigmas, self.unit)
         null_sums = {key: np.zeros(len(self.perms)) for key in scores}
         if len(self.perms):
             used = sorted({int(s) for c in chosen.values() for s in np.unique(c)})
@@ -111,7 +122,7 @@ class _Run:
                         if rows.size == 0:
                             continue
                         if kept is None:
-                            again = _smooth(ann, self.sigmas[s]) if again is None else again
+                            again = _smooth(ann, self.sigmas[s] * scale) if again is None else again
                             kept = kernel.prepare_preds(again, self.ids, label)
                         null_sums[measure, name] += _null_sums(
                             kernel, targets[name], kept, rows, self.perms, bar
@@ -125,6 +136,7 @@ class _Run:
                 per_image,
                 chosen[measure, name],
                 null_sums[measure, name] / n,
+                scale,
             )
 
     def _cv_rows(
@@ -134,20 +146,21 @@ class _Run:
         metric: str,
         best: NDArray[np.int64],
         train_means: NDArray[np.float64],
+        scale: NDArray[np.float64],
     ) -> None:
         for fold in range(len(best)):
             for s, sigma in enumerate(self.sigmas):
-                self.cv_rows.append(
-                    {
-                        "source": source,
-                        "measure": measure,
-                        "metric": metric,
-                        "fold": fold,
-                        "sigma_px": sigma,
-                        "train_score": float(train_means[fold, s]),
-                        "chosen": bool(best[fold] == s),
-                    }
-                )
+                row: dict[str, Any] = {
+                    "source": source,
+                    "measure": measure,
+                    "metric": metric,
+                    "fold": fold,
+                    "sigma_px": _in_px(sigma, scale),
+                }
+                if self.unit == "deg":
+                    row["sigma_deg"] = sigma
+                row.update(train_score=float(train_means[fold, s]), chosen=bool(best[fold] == s))
+                self.cv_rows.append(row)
 
     def _record(
         self,
@@ -157,23 +170,25 @@ class _Run:
         per_image: NDArray[np.float64],
         chosen: NDArray[np.int64],
         null: NDArray[np.float64],
+        scale: NDArray[np.float64],
     ) -> None:
         key = (source, measure, kernel.name)
         sigma_of_image = np.asarray(self.sigmas)[chosen]
-        for image_id, fold, sigma, value in zip(
-            self.ids, self.folds, sigma_of_image, per_image, strict=True
+        for image_id, fold, sigma, px, value in zip(
+            self.ids, self.folds, sigma_of_image, sigma_of_image * scale, per_image, strict=True
         ):
-            self.score_rows.append(
-                {
-                    "source": source,
-                    "measure": measure,
-                    "metric": kernel.name,
-                    "image_id": image_id,
-                    "fold": int(fold),
-                    "sigma_px": float(sigma),
-                    "score": float(value),
-                }
-            )
+            row: dict[str, Any] = {
+                "source": source,
+                "measure": measure,
+                "metric": kernel.name,
+                "image_id": image_id,
+                "fold": int(fold),
+                "sigma_px": float(px),
+            }
+            if self.unit == "deg":
+                row["sigma_deg"] = float(sigma)
+            row["score"] = float(value)
+            self.score_rows.append(row)
         mean = float(per_image.mean())
         ci = (
             _percentile_interval(per_image[self.boot].mean(axis=1), self.confidence)
@@ -183,7 +198,9 @@ class _Run:
         n_folds = int(self.folds.max()) + 1
         by_fold = tuple(float(sigma_of_image[self.folds == f][0]) for f in range(n_folds))
         counts = np.bincount(chosen, minlength=len(self.sigmas))
+        most = float(self.sigmas[int(np.argmax(counts))])
         self.null[key] = null
+        in_deg = {"sigma_deg": most, "sigma_deg_folds": by_fold} if self.unit == "deg" else {}
         self.summary_rows.append(
             {
                 "source": source,
@@ -199,20 +216,24 @@ class _Run:
                     if len(null)
                     else np.nan
                 ),
-                "sigma_px": float(self.sigmas[int(np.argmax(counts))]),
-                "sigma_px_folds": by_fold,
+                "sigma_px": _in_px(most, scale),
+                "sigma_px_folds": tuple(_in_px(v, scale) for v in by_fold),
+                **in_deg,
                 "higher_is_better": kernel.higher_is_better,
             }
         )
 
     def tables(self) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
-        """The scores, summary and cv tables."""
+        """The scores, summary and cv tables (with the ``sigma_deg`` columns in degrees)."""
         import pandas as pd
 
+        deg = self.unit == "deg"
         return (
-            pd.DataFrame(self.score_rows, columns=_SCORE_COLUMNS),
-            pd.DataFrame(self.summary_rows, columns=_SUMMARY_COLUMNS),
-            pd.DataFrame(self.cv_rows, columns=_CV_COLUMNS),
+            pd.DataFrame(self.score_rows, columns=_with_deg(_SCORE_COLUMNS, "sigma_px", deg)),
+            pd.DataFrame(
+                self.summary_rows, columns=_with_deg(_SUMMARY_COLUMNS, "sigma_px_folds", deg)
+            ),
+            pd.DataFrame(self.cv_rows, columns=_with_deg(_CV_COLUMNS, "sigma_px", deg)),
         )
 
 
@@ -232,6 +253,21 @@ _SUMMARY_COLUMNS = [
     "higher_is_better",
 ]
 _CV_COLUMNS = ["source", "measure", "metric", "fold", "sigma_px", "train_score", "chosen"]
+
+
+def _with_deg(columns: list[str], after: str, deg: bool) -> list[str]:
+    """``columns`` with the degree columns after ``after`` when the grid is in degrees."""
+    if not deg:
+        return columns
+    k = columns.index(after) + 1
+    extra = ["sigma_deg", "sigma_deg_folds"] if after == "sigma_px_folds" else ["sigma_deg"]
+    return [*columns[:k], *extra, *columns[k:]]
+
+
+def _in_px(sigma: float, scale: NDArray[np.float64]) -> float:
+    """``sigma`` in pixels when every image has the same ``scale``, else NaN."""
+    first = float(scale[0])
+    return float(sigma) * first if np.all(scale == first) else float("nan")
 
 
 def _null_sums(
@@ -267,12 +303,17 @@ def _n_blocks(kernel: _Kernel, n_rows: int) -> int:
     return -(-n_rows // step)
 
 
-def _smooth(stack: NDArray[np.float64], sigma: float) -> NDArray[np.float64]:
-    if sigma == 0:
+def _smooth(stack: NDArray[np.float64], sigmas: NDArray[np.float64]) -> NDArray[np.float64]:
+    """Each map of ``stack`` (n, H, W) smoothed with its own sigma in pixels, shape (n,)."""
+    if not np.any(sigmas):
         return stack
     from scipy.ndimage import gaussian_filter
 
-    out: NDArray[np.float64] = gaussian_filter(
-        stack, sigma=(0.0, sigma, sigma), mode="reflect", truncate=GAUSSIAN_TRUNCATE
-    )
+    out = stack.copy()
+    for sigma in np.unique(sigmas):
+        rows = np.flatnonzero(sigmas == sigma)
+        if sigma > 0:
+            out[rows] = gaussian_filter(
+                stack[rows], sigma=(0.0, sigma, sigma), mode="reflect", truncate=GAUSSIAN_TRUNCATE
+            )
     return out

@@ -132,25 +132,3 @@ def _p_value(observed: float, null: NDArray[np.float64], *, higher_is_better: bo
     tol = 1e-12 * max(1.0, abs(observed))
     as_good = null >= observed - tol if higher_is_better else null <= observed + tol
     return float((1 + np.count_nonzero(as_good)) / (1 + len(null)))
-
-
-def _check_sigmas(sigmas: Sequence[float]) -> tuple[float, ...]:
-    """Validated smoothing sigmas in pixels (finite, non-negative, distinct), ascending."""
-    try:
-        values = tuple(float(s) for s in sigmas)
-    except (TypeError, ValueError):
-        raise ValueError(
-            "Invalid value for the 'smoothing_sigmas_px' parameter: expected a sequence of "
-            f"non-negative numbers, but got {sigmas!r} instead."
-        ) from None
-    if not values or not all(np.isfinite(v) and v >= 0 for v in values):
-        raise ValueError(
-            "Invalid value for the 'smoothing_sigmas_px' parameter: expected a non-empty "
-            f"sequence of finite non-negative numbers (0 = no smoothing), but got {sigmas!r}."
-        )
-    if len(set(values)) != len(values):
-        raise ValueError(
-            "Invalid value for the 'smoothing_sigmas_px' parameter: the sigmas must be "
-            f"distinct, but got {sigmas!r}."
-        )
-    return tuple(sorted(values))

@@ -189,6 +189,27 @@ def test_to_frame_and_nest_fixations():
     assert isinstance(c, Ceiling)
 
 
+def test_repr_shows_the_value():
+    """raw = mean(0.5, 0.7, NaN) = 0.6; value = mean(2 r / (1 + r)) = (0.6667 + 0.8235) / 2."""
+    raw = np.array([0.5, 0.7, np.nan])
+    c = Ceiling(
+        metric="cc",
+        method="split_half",
+        per_image=raw,
+        per_image_corrected=spearman_brown(raw),
+        n_subjects=np.array([4, 4, 1]),
+        higher_is_better=True,
+        n_splits=10,
+    )
+    assert repr(c) == (
+        "Ceiling(metric='cc', method='split_half', value=0.745, raw=0.6, n_images=3, n_splits=10)"
+    )
+    loso = Ceiling("nss", "leave_one_subject_out", raw, None, np.array([4, 4, 1]), True)
+    assert repr(loso) == (
+        "Ceiling(metric='nss', method='leave_one_subject_out', value=0.6, raw=0.6, n_images=3)"
+    )
+
+
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [

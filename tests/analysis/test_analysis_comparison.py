@@ -5,7 +5,9 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -17,6 +19,10 @@ from analysis import metrics
 from analysis.comparison import compare_maps
 from analysis.comparison._stats import _choose_sigmas, _derangements, _p_value
 from analysis.fixations import fixation_counts
+
+# Most tests use two-value grids whose largest value is chosen on purpose; the edge warning
+# is tested in test_grid_edge_warns_on_a_too_small_grid_and_not_at_zero.
+pytestmark = pytest.mark.filterwarnings("ignore:compare_maps.*of the grid:UserWarning")
 
 
 def _smooth(a: np.ndarray, sigma: float) -> np.ndarray:
@@ -583,6 +589,46 @@ _ANN, _HUMAN = _inputs()
             id="fixation-shape",
         ),
         pytest.param({}, _HUMAN, {}, "'ann_maps' parameter", id="no-sources"),
+        pytest.param(
+            _ANN,
+            None,
+            {
+                "metrics": ("nss",),
+                "fixations": dict.fromkeys(_HUMAN["h"], np.full((140, 2), 2.0)),
+                "fixation_shape": (6, 6),
+            },
+            r"'fixations' parameter: the mapping has the wrong shape: fixations\['im0'\] holds "
+            r"one array of shape \(140, 2\), as one image's data would.* Expected a dict "
+            r"measure name -> per-image fixations",
+            id="fixations-by-image",
+        ),
+        pytest.param(
+            _ANN,
+            None,
+            {
+                "metrics": ("nss",),
+                "fixations": dict.fromkeys(_HUMAN["h"], [np.full((3, 2), 2.0)] * 2),
+                "fixation_shape": (6, 6),
+            },
+            r"wrong shape: its keys \['im0', 'im1', 'im2', 'im3'\] are image ids of the ANN "
+            r"maps.* fixations=\{'<measure>': \.\.\.\}",
+            id="fixations-by-image-per-observer",
+        ),
+        pytest.param(
+            _ANN,
+            _HUMAN["h"],
+            {},
+            r"'human_maps' parameter: the mapping has the wrong shape: human_maps\['im0'\] "
+            r"holds one array of shape \(6, 6\).* Expected a dict measure name -> per-image maps",
+            id="human-maps-by-image",
+        ),
+        pytest.param(
+            _ANN["net"],
+            _HUMAN,
+            {},
+            r"ann_maps\['im0'\] holds one array .* ann_maps=\{'<source>'",
+            id="ann-maps-by-image",
+        ),
     ],
 )
 def test_errors(ann: object, human: object, kwargs: dict[str, object], match: str) -> None:
@@ -602,9 +648,173 @@ def test_one_image_cannot_be_cross_validated_or_permuted() -> None:
 def test_import_stays_light(repo_root: Path) -> None:
     code = (
         "import sys, analysis.comparison; "
-        "print(sorted(m for m in ('torch', 'psychopy', 'pylink', 'pandas') if m in sys.modules))"
+        "heavy = ('torch', 'psychopy', 'pylink', 'pandas', 'statsmodels'); "
+        "print(sorted(m for m in heavy if m in sys.modules))"
     )
     out = subprocess.run(
         [sys.executable, "-c", code], cwd=repo_root, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def _blurred_pairs(
+    px_per_deg: dict[str, float], ann_deg: float, human_deg: float, shape: tuple[int, int]
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    """ANN and human maps of one white-noise field per image, blurred ``ann_deg`` / ``human_deg``.
+
+    Gaussians compose by adding variances, so smoothing the ANN map by
+    ``sqrt(human_deg**2 - ann_deg**2)`` degrees gives the human map (up to the
+    pixel grid and the reflected edges) and scores best.
+    """
+    rng = np.random.default_rng(30)
+    ann, human = {}, {}
+    for image_id, ppd in px_per_deg.items():
+        field = rng.standard_normal(shape)
+        ann[image_id] = _smooth(field, ann_deg * ppd)
+        human[image_id] = _smooth(field, human_deg * ppd)
+    return ann, human
+
+
+def test_sigma_in_degrees_is_found_for_each_images_pixels_per_degree() -> None:
+    """ANN 0.75 deg, human 1.25 deg: the best extra blur is sqrt(1.25² - 0.75²) = 1.0 deg.
+
+    Half the images have 3 px/deg and half 6 px/deg, so the chosen 1 degree is
+    3 px on the first and 6 px on the others; one pixel sigma for all would miss
+    on one half (the grid's 0.5 and 1.5 deg are 1.5 / 4.5 px and 3 / 9 px).
+    """
+    ppd = {f"a{k}": 3.0 for k in range(5)} | {f"b{k}": 6.0 for k in range(5)}
+    ann, human = _blurred_pairs(ppd, 0.75, 1.25, (60, 60))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # the default grid reaches 3 deg: no edge warning
+        result = compare_maps(
+            {"net": ann},
+            {"h": human},
+            px_per_deg=ppd,
+            cv_folds=5,
+            n_bootstrap=0,
+            n_permutations=0,
+            rng=0,
+            progress=False,
+        )
+    assert result.smoothing_sigmas_deg == (0.0, 0.25, 0.5, 1.0, 1.5, 2.0, 3.0)
+    assert result.smoothing_sigmas_px == ()  # pixels per degree differ per image
+    scores = result.scores.set_index("image_id")
+    assert list(result.scores.columns) == [
+        "source", "measure", "metric", "image_id", "fold", "sigma_px", "sigma_deg", "score"
+    ]  # fmt: skip
+    assert (scores.sigma_deg == 1.0).all()
+    assert scores.sigma_px.to_dict() == {i: 1.0 * p for i, p in ppd.items()}
+    row = _summary_row(result, "net")
+    assert row["sigma_deg"] == 1.0 and row["sigma_deg_folds"] == (1.0,) * 5
+    assert np.isnan(row["sigma_px"])
+    cv = result.cv
+    assert "sigma_deg" in cv.columns and cv[cv.chosen].sigma_deg.tolist() == [1.0] * 5
+
+
+def test_sigma_in_degrees_with_one_px_per_deg_and_resampled_maps() -> None:
+    """Maps given at 8 px/deg on 96 x 96 px and resampled to 48 x 48 are smoothed at 4 px/deg.
+
+    The ANN map is blurred 0.6 deg and the human map 1.0 deg: best extra
+    sqrt(1 - 0.36) = 0.8 deg, on the grid (0.4, 0.8, 1.6): 3.2 px on the 48 x 48
+    maps, 0.8 * 8 * sqrt(48 * 48 / (96 * 96)).
+    """
+    ppd = {f"im{k}": 8.0 for k in range(6)}
+    ann, human = _blurred_pairs(ppd, 0.6, 1.0, (96, 96))
+    result = compare_maps(
+        {"net": ann},
+        {"h": human},
+        px_per_deg=8,
+        smoothing_sigmas_deg=(0.8, 0.4, 1.6),
+        size=(48, 48),
+        cv_folds=3,
+        n_bootstrap=0,
+        n_permutations=0,
+        rng=0,
+        progress=False,
+    )
+    assert result.smoothing_sigmas_deg == (0.4, 0.8, 1.6)
+    assert result.smoothing_sigmas_px == pytest.approx((1.6, 3.2, 6.4))
+    assert (result.scores.sigma_deg == 0.8).all()
+    assert result.scores.sigma_px.to_numpy() == pytest.approx(3.2)
+    assert _summary_row(result, "net")["sigma_px"] == pytest.approx(3.2)
+
+
+def test_grid_edge_warns_on_a_too_small_grid_and_not_at_zero() -> None:
+    """Best extra blur 1 deg (as above) with the grid (0, 0.25, 0.5) deg: 0.5 deg, the edge."""
+    ppd = {f"im{k}": 4.0 for k in range(6)}
+    ann, human = _blurred_pairs(ppd, 0.75, 1.25, (48, 48))
+    kwargs: dict[str, Any] = {
+        "px_per_deg": 4.0,
+        "cv_folds": 3,
+        "n_bootstrap": 0,
+        "n_permutations": 0,
+        "progress": False,
+    }
+    message = (
+        r"source 'net', measure 'h', metric 'cc' the smoothing chosen in 3 of 3 folds, sigma = "
+        r"0.5 deg, is the largest of the grid \(0, 0.25, 0.5\) deg"
+    )
+    with pytest.warns(UserWarning, match=message):
+        small = compare_maps(
+            {"net": ann}, {"h": human}, smoothing_sigmas_deg=(0, 0.25, 0.5), **kwargs
+        )
+    assert (small.scores.sigma_deg == 0.5).all()
+    # The ANN map blurred more than the human map: no smoothing (0) is best, and no warning.
+    more, less = _blurred_pairs(ppd, 1.25, 0.75, (48, 48))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        none = compare_maps({"net": more}, {"h": less}, **kwargs)
+    assert (none.scores.sigma_deg == 0.0).all()
+    # A grid that starts above 0 has a lower edge too.
+    with pytest.warns(UserWarning, match=r"is the smallest of the grid \(0.5, 1\) deg"):
+        compare_maps({"net": more}, {"h": less}, smoothing_sigmas_deg=(0.5, 1.0), **kwargs)
+
+
+def test_pixel_grid_stays_as_before() -> None:
+    human = _human(4, seed=31, shape=(12, 12))
+    result = compare_maps(
+        {"net": human}, {"h": human}, cv_folds=2, n_bootstrap=0, n_permutations=0, progress=False
+    )
+    assert result.smoothing_sigmas_px == (0.0, 1.0, 2.0, 4.0, 8.0)
+    assert result.smoothing_sigmas_deg is None
+    assert "sigma_deg" not in result.scores.columns
+    assert "sigma_deg" not in result.summary.columns and "sigma_deg" not in result.cv.columns
+    assert (result.scores.sigma_px == 0.0).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param(
+            {"smoothing_sigmas_px": (0, 1), "smoothing_sigmas_deg": (0, 1), "px_per_deg": 4},
+            r"one unit: 'smoothing_sigmas_px' .* or 'smoothing_sigmas_deg' .* not both",
+            id="both-grids",
+        ),
+        pytest.param({"smoothing_sigmas_deg": (0, 1)}, "needs 'px_per_deg'", id="deg-no-ppd"),
+        pytest.param(
+            {"smoothing_sigmas_px": (0, 1), "px_per_deg": 4},
+            "with 'smoothing_sigmas_px' leave it out",
+            id="px-with-ppd",
+        ),
+        pytest.param({"px_per_deg": 0}, r"positive number .* but got 0", id="ppd-zero"),
+        pytest.param({"px_per_deg": "30"}, r"but got '30'", id="ppd-str"),
+        pytest.param(
+            {"px_per_deg": {"im0": 4.0}},
+            r"no value for the images \['im1', 'im2', 'im3'\]",
+            id="ppd-missing",
+        ),
+        pytest.param(
+            {"px_per_deg": {"im0": 4.0, "im1": 4.0, "im2": np.nan, "im3": 4.0}},
+            r"image 'im2' has nan",
+            id="ppd-nan",
+        ),
+        pytest.param(
+            {"smoothing_sigmas_deg": (0, -1), "px_per_deg": 4},
+            r"'smoothing_sigmas_deg' parameter: .* non-negative",
+            id="negative-deg",
+        ),
+    ],
+)
+def test_smoothing_grid_errors(kwargs: dict[str, Any], match: str) -> None:
+    with pytest.raises(ValueError, match=match):
+        compare_maps(_ANN, _HUMAN, cv_folds=2, progress=False, **kwargs)

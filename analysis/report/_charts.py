@@ -361,6 +361,6 @@ def _interval(
         i = int(bad[0])
         raise ValueError(
             f"Invalid interval {where}: '{names[0]}' must not exceed '{names[1]}', but at "
-            f"position {i} they are {lo[i]!r} and {hi[i]!r}."
+            f"position {i} they are {float(lo[i])} and {float(hi[i])}."
         )
     return lo, hi

@@ -288,6 +288,14 @@ def _draw_lines(
     if reference is not None:
         ax.axhline(reference, color="k", ls="--", lw=1.0, label=reference_label)
     ax.set_xscale(x_scale)
+    ticks = np.unique(np.concatenate([line.x for line in lines]))
+    ticks = ticks[np.isfinite(ticks) & (ticks > 0)]
+    if x_scale == "log" and 0 < ticks.size <= 12:
+        # Ticks at the sizes drawn (2, 4, 8, ...), not powers of ten written as 2 x 10^0.
+        from matplotlib.ticker import NullFormatter
+
+        ax.set_xticks(ticks, [f"{tick:g}" for tick in ticks])
+        ax.xaxis.set_minor_formatter(NullFormatter())
     ax.set_xlabel(x_label)
     ax.set_ylabel(y_label)
     if any(line.label for line in lines) or reference is not None:

@@ -173,7 +173,8 @@ def write_report(
         body.append(part("Notes", f"<ul>{items}</ul>", "notes"))
     if provenance is not None:
         body.append(part("Provenance", _definitions_html(provenance)))
-    body.append(part("Software", _definitions_html(software_versions())))
+    versions = software_versions()
+    body.append(part("Software", _definitions_html(versions)))
 
     head = [f"<h1>{_esc(title)}</h1>"]
     head.extend(f'<div class="warning" role="alert">{_esc(alert)}</div>' for alert in alerts)
@@ -182,7 +183,7 @@ def write_report(
             '<nav class="contents" aria-label="Contents"><h2>Contents</h2>'
             f"{_contents_html(contents)}</nav>"
         )
-    footer = f"<footer>Written by selectivity {_esc(software_versions()['selectivity'])}.</footer>"
+    footer = f"<footer>Written by selectivity {_esc(versions['selectivity'])}.</footer>"
     page = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f"<title>{_esc(title)}</title>\n<style>{_CSS}</style>\n</head>\n<body>\n"

@@ -404,6 +404,7 @@ def test_lines_draw_series_bands_and_reference() -> None:
     vertices = band.get_paths()[0].vertices
     assert vertices[:, 1].min() == pytest.approx(0.2) and vertices[:, 1].max() == pytest.approx(1.0)
     assert ax.get_xscale() == "log"
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["2", "4", "8"]  # the sizes drawn
     assert [t.get_text() for t in ax.get_legend().get_texts()] == ["free viewing", "search", "aim"]
 
 

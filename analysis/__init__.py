@@ -22,7 +22,7 @@ from .ais import (
 from .ceilings import Ceiling, leave_one_subject_out_ceiling, split_half_ceiling
 from .comparison import MapComparison, ann_source_factors, compare_maps, variance_share
 from .fixations import fixation_counts, fixation_map
-from .report import Chart, Panel, ReportRow, write_report
+from .report import Chart, ChartLine, Panel, ReportRow, ReportTable, Section, write_report
 from .sessions import FIXATION_COLUMNS, Session, SessionDataError, load_session
 from .shared import SharedComponent, shared_component
 from .similarity import RatingsError, SimilarityMatrix, read_similarity, write_similarity
@@ -33,11 +33,14 @@ __all__ = [
     "AISRun",
     "Ceiling",
     "Chart",
+    "ChartLine",
     "MapComparison",
     "Panel",
     "PruningResult",
     "RatingsError",
     "ReportRow",
+    "ReportTable",
+    "Section",
     "Session",
     "SessionDataError",
     "SharedComponent",

@@ -368,7 +368,7 @@ def study_comparison(
         )
     ids = [i for i in stimuli.ids if all(i in stimuli.map_ids(m) for m in measures + sources)]
     size = config.comparison.size
-    px_per_deg = _comparison_px_per_deg(study, ids, size)
+    px_per_deg = _comparison_px_per_deg(study, ids)  # of the maps as stored: native pixels
     _say(log, f"compare: {len(sources)} ANN sources x {len(measures)} human maps, {len(ids)} images")
     comparison = compare_maps(
         {s: {i: stimuli.map(s, i) for i in ids} for s in sources},
@@ -407,22 +407,18 @@ def study_comparison(
     return dataclasses.replace(run, tables=tables)
 
 
-def _comparison_px_per_deg(
-    study: Study, ids: list[str], size: tuple[int, int]
-) -> dict[str, float]:
-    """Pixels per degree of each image at the comparison size (median over the trials)."""
+def _comparison_px_per_deg(study: Study, ids: list[str]) -> dict[str, float]:
+    """Native image pixels per degree of each image (median over the trials that showed it)."""
     import pandas as pd
 
     frames = [t[["image_id", "px_per_deg_img"]] for t in study.trials.values() if "image_id" in t]
     scale = pd.concat(frames).groupby("image_id")["px_per_deg_img"].median() if frames else {}
-    out = {}
-    for image_id in ids:
-        native = study.image_shapes[image_id]
-        if image_id not in scale:
-            raise StudyAnalysisError(f"No trial showed the image {image_id!r}: its size in "
-                                     "degrees is unknown.")  # fmt: skip
-        out[image_id] = float(scale[image_id]) * size[1] / native[1]
-    return out
+    missing = [i for i in ids if i not in scale]
+    if missing:
+        raise StudyAnalysisError(
+            f"No trial showed the images {missing[:5]}: their size in degrees is unknown."
+        )
+    return {image_id: float(scale[image_id]) for image_id in ids}
 
 
 def study_recognition(

@@ -64,31 +64,25 @@ def _read_tables(folder: Path) -> dict[str, pd.DataFrame]:
 def _bar_chart(
     table: pd.DataFrame, label: str, title: str, *, ceiling: str | None = None
 ) -> Any:
-    """A horizontal bar chart of ``mean`` with its interval (and a ceiling mark)."""
+    """Horizontal bars of ``mean`` with their ``ci_low``-``ci_high`` interval (and a ceiling)."""
     from ..report import Chart
 
     rows = table.reset_index(drop=True)
-
-    def draw(ax: Any) -> None:
-        y = np.arange(len(rows))
-        mean = rows["mean"].to_numpy(dtype=float)
-        low = rows["ci_low"].to_numpy(dtype=float)
-        high = rows["ci_high"].to_numpy(dtype=float)
-        errors = np.vstack([np.nan_to_num(mean - low), np.nan_to_num(high - mean)])
-        ax.barh(y, mean, xerr=errors, color="#4c72b0", capsize=3)
-        if ceiling is not None and ceiling in rows:
-            values = rows[ceiling].to_numpy(dtype=float)
-            ax.plot(values, y, "k|", markersize=14, label="noise ceiling")
-            if np.isfinite(values).any():
-                ax.legend(loc="lower right", fontsize=7)
-        ax.set_yticks(y)
-        ax.set_yticklabels([str(v) for v in rows[label]], fontsize=7)
-        ax.invert_yaxis()
-        ax.axvline(0, color="grey", linewidth=0.5)
-        ax.set_xlabel("mean over images (95% bootstrap interval)")
-
-    height = max(2.0, 0.3 * len(rows) + 1.0)
-    return Chart(title, draw, size_inches=(6.0, height))
+    reference = None
+    if ceiling is not None and ceiling in rows and rows[ceiling].notna().any():
+        reference = rows[ceiling].to_numpy(dtype=float)
+    return Chart.bars(
+        title,
+        [str(v) for v in rows[label]],
+        rows["mean"].to_numpy(dtype=float),
+        ci_low=rows["ci_low"].to_numpy(dtype=float),
+        ci_high=rows["ci_high"].to_numpy(dtype=float),
+        reference=reference,
+        reference_label="noise ceiling",
+        value_label="mean (95% bootstrap interval)",
+        horizontal=True,
+        size_inches=(6.0, max(2.0, 0.3 * len(rows) + 1.0)),
+    )
 
 
 def _image_rows(stimuli: Any, ids: list[str], measures: list[str]) -> list[Any]:
@@ -174,7 +168,7 @@ def write_study_report(
     """
     from stimuli import read_stimulus_set
 
-    from ..report import Section, write_report
+    from ..report import ReportTable, Section, write_report
     from .pipeline import HUMAN_PREFIX, SHARED_SOURCE, StudyAnalysisError
 
     folder = config.folder
@@ -259,7 +253,10 @@ def write_study_report(
                     ceiling="ceiling",
                 )
             )
-        comparison_tables: list[tuple[str, Any]] = [("Ranking of the ANN maps", comparison)]
+        comparison_tables: list[Any] = [
+            ReportTable("Ranking of the ANN maps", comparison, max_rows=60,
+                        full_table="comparison.tsv")  # fmt: skip
+        ]
         if "ceilings" in tables:
             ceilings = tables["ceilings"].groupby("measure")[["split_half_cc", "ceiling"]].mean()
             comparison_tables.append(

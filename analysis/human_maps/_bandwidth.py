@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.typing import NDArray
 
-from ..fixations import GAUSSIAN_TRUNCATE, _gaussian_kernel
+from ..fixations import GAUSSIAN_TRUNCATE, _caller_stacklevel, _gaussian_kernel
 
 #: Share of a uniform map mixed into each held-out density, so that a
 #: held-out fixation far from every other one scores a finite log-likelihood:
@@ -178,7 +178,7 @@ def choose(candidates_deg: Sequence[float], scores: NDArray[np.float64], *, what
             f"of the candidates {[float(c) for c in candidates_deg]}: the best may lie beyond "
             "them; widen 'candidates_deg'.",
             UserWarning,
-            stacklevel=4,
+            stacklevel=_caller_stacklevel(),
         )
     return chosen
 

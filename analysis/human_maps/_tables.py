@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..fixations import _caller_stacklevel
 from ..fixations._input import is_dataframe, pixel_indices
 from ._result import HumanMapsError
 
@@ -126,7 +127,7 @@ def by_image(
             f"{len(empty)} image(s) have no usable {selection.what} rows and get no map: "
             f"{empty[:10]}{' ...' if len(empty) > 10 else ''}.",
             UserWarning,
-            stacklevel=3,
+            stacklevel=_caller_stacklevel(),
         )
     return {key: groups[key] for key in shapes if key in groups}
 

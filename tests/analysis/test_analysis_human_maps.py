@@ -564,3 +564,11 @@ def test_images_without_data_warn_and_get_no_map():
     with pytest.warns(UserWarning, match=r"1 image\(s\) have no usable fixations rows"):
         result = fixation_density(df, {"a": (5, 5), "b": (5, 5)}, fixed(0.1))
     assert list(result.maps) == ["a"]
+
+
+def test_warnings_point_at_the_caller():
+    df, shapes = paired_fixations(4.0)
+    opts = FixationSettings(bandwidth="lopo", candidates_deg=(0.2, 0.3), exclude_first=False)
+    with pytest.warns(UserWarning, match="largest") as record:
+        fixation_density(df, shapes, opts)
+    assert record[0].filename == __file__

@@ -7,7 +7,7 @@ pandas and Matplotlib load only when a function needs them.
 
 from __future__ import annotations
 
-from . import baselines, ceilings, metrics
+from . import baselines, ceilings, human_maps, metrics
 from .ais import (
     AISResult,
     AISRun,
@@ -22,6 +22,12 @@ from .ais import (
 from .ceilings import Ceiling, leave_one_subject_out_ceiling, split_half_ceiling
 from .comparison import MapComparison, ann_source_factors, compare_maps, variance_share
 from .fixations import fixation_counts, fixation_map
+from .human_maps import (
+    HumanMaps,
+    MapSettings,
+    estimate_human_maps,
+    split_half_reliability,
+)
 from .report import Chart, ChartLine, Panel, ReportRow, ReportTable, Section, write_report
 from .sessions import FIXATION_COLUMNS, Session, SessionDataError, load_session
 from .shared import SharedComponent, shared_component
@@ -34,7 +40,9 @@ __all__ = [
     "Ceiling",
     "Chart",
     "ChartLine",
+    "HumanMaps",
     "MapComparison",
+    "MapSettings",
     "Panel",
     "PruningResult",
     "RatingsError",
@@ -53,8 +61,10 @@ __all__ = [
     "baselines",
     "ceilings",
     "compare_maps",
+    "estimate_human_maps",
     "fixation_counts",
     "fixation_map",
+    "human_maps",
     "leave_one_subject_out_ceiling",
     "load_session",
     "metrics",
@@ -63,6 +73,7 @@ __all__ = [
     "saliency_overlap",
     "shared_component",
     "split_half_ceiling",
+    "split_half_reliability",
     "variance_share",
     "write_report",
     "write_similarity",

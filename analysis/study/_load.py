@@ -70,8 +70,9 @@ class Study:
         The fixations of the kept trials of every task with images, in the columns of
         :data:`STUDY_FIXATION_COLUMNS`: those that started while the image was shown and
         lie on it (:func:`analysis.load_session`), in native image pixels, numbered in
-        time order within each trial and eye (``fixation_index`` from 0), after the
-        rules' eye choice, first-fixation and duration exclusions.
+        time order within each trial and eye (``fixation_index`` from 0: the first is
+        where the fixation cross was; ``[maps.fixations] exclude_first`` leaves it out of
+        the maps), of the eye the rules choose.
     sessions : DataFrame
         One row per session found: ``participant, session, task, folder``, the quality
         columns (:data:`analysis.study.QUALITY_COLUMNS`: status, simulated, finished and
@@ -162,9 +163,8 @@ def load_study(
     :func:`analysis.load_session` (trials joined to the eye data on ``trial_id``, never on
     row order; fixations in native image pixels within the image window). Practice
     trials are left out. Then the ``rules`` exclude whole sessions (status, validation
-    error, samples lost, dropped frames, catch patches, participants by hand) and
-    fixations (first of each trial, too short, the other eye), and every exclusion is
-    counted.
+    error, samples lost, dropped frames, catch patches, participants by hand) and the
+    fixations of the other eye of a binocular recording, and every exclusion is counted.
 
     Parameters
     ----------
@@ -378,7 +378,7 @@ def _with_scale(
 def _fixation_rules(
     fixations: pd.DataFrame, trials: pd.DataFrame, info: dict[str, Any], rules: ExclusionRules
 ) -> tuple[pd.DataFrame, list[tuple[str, int]]]:
-    """Fixations of the kept trials after the eye, first-fixation and duration rules."""
+    """Fixations of the kept trials, of the eye the rules choose, numbered within each trial."""
     from ._quality import validation_error
 
     fixations = fixations[fixations["trial_id"].isin(trials["trial_id"])]
@@ -397,14 +397,6 @@ def _fixation_rules(
     fixations = fixations.sort_values(["trial_id", "eye", "start_tracker_ms"], kind="stable")
     index = fixations.groupby(["trial_id", "eye"]).cumcount()
     fixations = fixations.assign(fixation_index=index.to_numpy())
-    if rules.exclude_first_fixation:
-        first = fixations["fixation_index"] == 0
-        removed.append(("first fixation of each trial", int(first.sum())))
-        fixations = fixations[~first]
-    if rules.min_fixation_ms > 0:
-        short = fixations["duration_ms"] < rules.min_fixation_ms
-        removed.append((f"fixation shorter than {rules.min_fixation_ms:g} ms", int(short.sum())))
-        fixations = fixations[~short]
     scale = trials.set_index("trial_id")["px_per_deg_img"]
     return fixations.assign(px_per_deg_img=fixations["trial_id"].map(scale)), removed
 

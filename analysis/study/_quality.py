@@ -40,7 +40,9 @@ class ExclusionRules:
     """What leaves the analysis, read from a ``[exclusions]`` table of a study configuration.
 
     A rule set to ``None`` (``"none"`` in the file) is not applied. Every exclusion is
-    counted in :attr:`analysis.study.Study.exclusions` with the rule that made it.
+    counted in :attr:`analysis.study.Study.exclusions` with the rule that made it. Which
+    fixations a map uses (the first of each trial, short ones) is the map's setting
+    (``[maps.fixations] exclude_first, min_duration_ms``), counted with the map.
 
     Attributes
     ----------
@@ -61,10 +63,6 @@ class ExclusionRules:
         pixels, nothing to recognise) is above this is excluded (on the 1-6 scale).
     exclude_participants : tuple of str
         Participants left out by hand (e.g. after debriefing), by label.
-    exclude_first_fixation : bool
-        Drop each trial's first fixation (it mostly lands where the fixation cross was).
-    min_fixation_ms : float
-        Fixations shorter than this are dropped (ms).
     eye : {"best", "left", "right", "both"}
         Which eye's fixations a binocular session gives: the eye with the smaller
         validation error (``"best"``; the left one when unknown), one eye, or both.
@@ -86,8 +84,6 @@ class ExclusionRules:
         default=3.0, metadata=setting(ge=1, none="none")
     )
     exclude_participants: tuple[str, ...] = ()
-    exclude_first_fixation: bool = False
-    min_fixation_ms: float = dataclasses.field(default=0.0, metadata=setting(ge=0))
     eye: str = dataclasses.field(
         default="best", metadata=setting(choices=("best", "left", "right", "both"))
     )

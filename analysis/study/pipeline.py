@@ -119,7 +119,7 @@ def _estimate_all(
     study: Study, config: StudyConfig, participants: tuple[str, ...] | None = None
 ) -> dict[str, HumanMaps]:
     """Every task's human maps (tasks without an estimator, or without trials, left out)."""
-    from ..human_maps import ESTIMATORS, estimate_human_maps
+    from ..human_maps import ESTIMATORS, HumanMapsError, estimate_human_maps
 
     out = {}
     for task in study.tasks:
@@ -133,9 +133,12 @@ def _estimate_all(
         fixations = study.fixations[study.fixations["task"] == task]
         if participants is not None:
             fixations = fixations[fixations["participant"].isin(participants)]
-        out[task] = estimate_human_maps(
-            task, trials, fixations, study.image_shapes, config.maps, participants=participants
-        )
+        try:
+            out[task] = estimate_human_maps(
+                task, trials, fixations, study.image_shapes, config.maps, participants=participants
+            )
+        except HumanMapsError as err:  # e.g. chains not yet past [maps] from_generation
+            warnings.warn(f"No human map of {task}: {err}", stacklevel=3)
     return out
 
 
@@ -190,22 +193,24 @@ def study_maps(
     for task, human in maps.items():
         add_maps(
             set_path,
-            f"{HUMAN_PREFIX}{task}",
+            human.source,
             human.maps,
             provenance=human.provenance(),
             overwrite=config.overwrite_maps,
         )
-        for image_id in human.maps:
-            rows.append(
-                {
-                    "measure": task,
-                    "image_id": image_id,
-                    "n": int(human.counts.get(image_id, 0)),
-                    "participants": len(human.participants),
-                    "parameters": _compact(human.parameters),
-                }
-            )
-        _say(log, f"maps: {HUMAN_PREFIX}{task} ({len(human.maps)} images)")
+        scalars = {k: v for k, v in human.parameters.items()
+                   if isinstance(v, (str, int, float, bool)) and k != "settings"}  # fmt: skip
+        rows.append(
+            {
+                "measure": task,
+                "images": len(human.maps),
+                "participants": len(human.participants),
+                "n": int(sum(human.counts.values())),
+                "excluded": _compact(dict(human.excluded)),
+                "parameters": _compact(scalars),
+            }
+        )
+        _say(log, f"maps: {human.source} ({len(human.maps)} images)")
     _write(folder, "maps", pd.DataFrame(rows), tables)
     shared = _shared(maps, config)
     if shared is not None:
@@ -275,64 +280,76 @@ def _ceilings(
 ) -> pd.DataFrame:
     """Split-half noise ceilings over participants, per measure and image (CC, Spearman-Brown).
 
-    The participants of the study are split at random into halves ``ceiling_splits``
-    times; each half's maps are estimated as the whole study's are, and the two halves'
-    maps of an image correlated (after resampling to the comparison size); the mean
-    over splits is corrected with Spearman-Brown ``2 r / (1 + r)``. The shared
-    component's halves are the projections of each half's maps on the loadings fitted
-    on everyone.
+    Each task's: :func:`analysis.human_maps.split_half_reliability` (the participants
+    split at random into halves ``ceiling_splits`` times, each half's maps made with the
+    whole group's bandwidth, the halves' CC per image averaged over splits, then
+    ``2 r / (1 + r)``). The shared component's: the same splits of the participants of
+    the study, each half's maps of every task projected on the loadings fitted on
+    everyone, the two projections correlated (after resampling to the comparison size).
     """
     import pandas as pd
 
     from selectivity.resample import resample
 
     from ..ceilings import spearman_brown
+    from ..human_maps import split_half_reliability
     from ..metrics import cc
 
-    people = study.participants()
-    size = config.comparison.size
-    rng = np.random.default_rng(config.seed)
-    values: dict[tuple[str, str], list[float]] = {}
-    for _ in range(config.comparison.ceiling_splits if len(people) >= 2 else 0):
-        order = rng.permutation(len(people))
-        halves = (
-            tuple(people[i] for i in order[: len(people) // 2]),
-            tuple(people[i] for i in order[len(people) // 2 :]),
-        )
+    columns = ["measure", "image_id", "n_splits", "split_half_cc", "ceiling"]
+    rows = []
+    splits = config.comparison.ceiling_splits
+    for task in maps:
+        fixations = study.fixations[study.fixations["task"] == task]
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # the halves' bandwidth choices are not news
-            a, b = (_estimate_all(study, config, participants=h) for h in halves)
-        pairs = {t: (a[t].maps, b[t].maps) for t in maps if t in a and t in b}
-        if shared is not None and all(t in a and t in b for t in shared.measures):
+            warnings.simplefilter("ignore")  # the halves' empty images are not news
+            reliability = split_half_reliability(
+                task, study.trials[task], fixations, study.image_shapes, config.maps,
+                n_splits=splits, rng=config.seed,
+            )  # fmt: skip
+        table = reliability.to_frame()
+        for image_id, raw, corrected in zip(
+            reliability.image_ids,
+            reliability.ceiling.per_image,
+            reliability.ceiling.per_image_corrected
+            if reliability.ceiling.per_image_corrected is not None
+            else reliability.ceiling.per_image,
+            strict=True,
+        ):
+            rows.append([task, str(image_id), splits, float(raw), float(corrected)])
+        del table
+    people = study.participants()
+    if shared is not None and len(people) >= 2:
+        rng = np.random.default_rng(config.seed)
+        size = config.comparison.size
+        values: dict[str, list[float]] = {}
+        for _ in range(splits):
+            order = rng.permutation(len(people))
+            halves = (
+                tuple(people[i] for i in order[: len(people) // 2]),
+                tuple(people[i] for i in order[len(people) // 2 :]),
+            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                a, b = (_estimate_all(study, config, participants=h) for h in halves)
+            if not all(t in a and t in b for t in shared.measures):
+                continue
             ids = [str(i) for i in shared.image_ids]
             try:
-                sides = [
-                    s.project({t: {i: half[t].maps[i] for i in ids} for t in shared.measures})
-                    for s, half in ((shared, a), (shared, b))
-                ]
-                pairs["shared"] = tuple(side.component(0) for side in sides)  # type: ignore[assignment]
-            except ValueError:  # a half whose map of some image is constant or empty
-                pass
-        for measure, (left, right) in pairs.items():
-            for image_id in set(left) & set(right):
+                left, right = (
+                    shared.project({t: {i: half[t].maps[i] for i in ids} for t in shared.measures})
+                    .component(0)
+                    for half in (a, b)
+                )
+            except (KeyError, ValueError):  # a half without some image, or a constant map
+                continue
+            for image_id in ids:
                 x, y = resample(left[image_id], size), resample(right[image_id], size)
                 if np.ptp(x) > 0 and np.ptp(y) > 0:
-                    values.setdefault((measure, str(image_id)), []).append(float(cc(x, y)))
-    rows = []
-    for (measure, image_id), rs in sorted(values.items()):
-        r = float(np.mean(rs))
-        rows.append(
-            {
-                "measure": measure,
-                "image_id": image_id,
-                "n_splits": len(rs),
-                "split_half_cc": r,
-                "ceiling": float(spearman_brown(np.array([r]))[0]),
-            }
-        )
-    return pd.DataFrame(
-        rows, columns=["measure", "image_id", "n_splits", "split_half_cc", "ceiling"]
-    )
+                    values.setdefault(image_id, []).append(float(cc(x, y)))
+        for image_id, rs in sorted(values.items()):
+            r = float(np.mean(rs))
+            rows.append(["shared", image_id, len(rs), r, float(spearman_brown(np.array([r]))[0])])
+    return pd.DataFrame(rows, columns=columns)
 
 
 def study_comparison(
@@ -394,15 +411,25 @@ def study_comparison(
     _write(config.folder, "comparison_images", comparison.scores, tables)
     factors = ann_source_factors({s: stimuli.provenance(s) for s in sources})
     scores = comparison.scores.merge(factors, on="source", how="left")
-    try:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            share = variance_share(scores, factors=config.comparison.factors)
-        for w in caught:
-            _say(log, f"compare: {w.message}")
-    except ValueError as err:  # e.g. one source: nothing to split the variance by
-        _say(log, f"compare: no variance share ({err})")
-        share = pd.DataFrame()
+    shares = []
+    for (measure, metric), group in scores.groupby(["measure", "metric"], sort=True):
+        try:
+            with warnings.catch_warnings(record=True) as caught:
+                warnings.simplefilter("always")
+                part = variance_share(group, factors=config.comparison.factors)
+            for w in caught:
+                _say(log, f"compare: variance share of {measure}: {w.message}")
+        except ValueError as err:  # one source, or factors that do not cross
+            _say(log, f"compare: no variance share of {measure} ({err})")
+            continue
+        shares.append(part.assign(measure=measure, metric=metric))
+    share = (
+        pd.concat(shares, ignore_index=True)[
+            ["measure", "metric", *[c for c in shares[0].columns if c not in ("measure", "metric")]]
+        ]
+        if shares
+        else pd.DataFrame(columns=["measure", "metric", "factor", "eta_sq_pct"])
+    )
     _write(config.folder, "variance_share", share, tables)
     return dataclasses.replace(run, tables=tables)
 

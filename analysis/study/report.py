@@ -222,10 +222,10 @@ def write_study_report(
         map_section_tables.append(("Shared component: loadings of the human maps",
                                    tables["shared"]))  # fmt: skip
     if "maps" in tables:
-        per_measure = tables["maps"].groupby("measure").agg(
-            images=("image_id", "size"), n=("n", "sum"), participants=("participants", "max")
+        map_section_tables.append(
+            ("What went into each map (n: fixations, trials, nodes or patches; excluded rows by "
+             "reason; parameters, with the bandwidth chosen)", tables["maps"])  # fmt: skip
         )
-        map_section_tables.append(("What went into each map", per_measure.reset_index()))
     sections.append(
         Section(
             "Human maps",

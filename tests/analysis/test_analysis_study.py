@@ -70,8 +70,8 @@ _TRIALS = [
 _FRAMES = [
     "trial_id\tphase\tframes_planned\tframes_shown\tdropped_frames\tonset_s"
     "\tmeasured_duration_s\tnominal_duration_s",
-    "2\timage\t60\t60\t0\t1.0\t1.0\t1.0",
-    "1\timage\t60\t61\t1\t3.0\t1.017\t1.0",
+    "2\timage\t60\t61\t1\t1.0\t1.017\t1.0",
+    "1\timage\t60\t60\t0\t3.0\t1.0\t1.0",
 ]
 PX_PER_DEG = 26.81
 
@@ -131,8 +131,8 @@ def test_a_data_root_read_into_tidy_tables(tmp_path: Path, stimulus_set: Path) -
     assert sessions.loc["01", "validation_error_deg"] == pytest.approx(0.3)
     # 2 of the 10 samples have no position
     assert sessions.loc["01", "samples_lost"] == pytest.approx(0.2)
-    # the one kept trial (the practice trial is out) dropped a frame: 1 of 1
-    assert sessions.loc["01", "dropped_frame_trials"] == 1.0
+    # only the practice trial dropped a frame, and it does not count: 0 of 1
+    assert sessions.loc["01", "dropped_frame_trials"] == 0.0
     assert sessions.loc["01", "n_trials"] == 1 and sessions.loc["01", "n_practice"] == 1
     assert not sessions.loc["01", "excluded"] and sessions.loc["02", "excluded"]
     assert "validation error 1.50 deg > 1" in sessions.loc["02", "reasons"]
@@ -158,16 +158,15 @@ def test_a_data_root_read_into_tidy_tables(tmp_path: Path, stimulus_set: Path) -
     assert counts.loc[rule, "n_sessions"] == 1 and counts.loc[rule, "n_trials"] == 1
 
 
-def test_fixation_rules_are_applied_and_counted(tmp_path: Path, stimulus_set: Path) -> None:
+def test_dropped_frames_exclude_a_session(tmp_path: Path, stimulus_set: Path) -> None:
     root = tmp_path / "data"
-    _session(root, "01", stimulus_set)
-    rules = ExclusionRules(exclude_first_fixation=True, min_fixation_ms=100.0)
-    study = load_study(root, rules=rules)
-    # the first fixation (index 0) and the 42 ms one go; the 302 ms one stays
-    assert list(study.fixations["duration_ms"]) == [302.0]
-    counts = study.exclusion_counts().set_index("rule")["n_fixations"]
-    assert counts["first fixation of each trial"] == 1
-    assert counts["fixation shorter than 100 ms"] == 1
+    folder = _session(root, "01", stimulus_set)
+    frames = [_FRAMES[0], _FRAMES[1], "1\timage\t60\t62\t2\t3.0\t1.033\t1.0"]
+    (folder / "frames.tsv").write_text("\n".join(frames) + "\n", encoding="utf-8")
+    study = load_study(root)
+    assert study.sessions["dropped_frame_trials"].tolist() == [1.0]
+    assert study.sessions["reasons"].tolist() == ["trials dropping frames 100.0% > 0.1"]
+    assert study.participants() == ()
 
 
 def test_rules_that_are_off_exclude_nothing(tmp_path: Path, stimulus_set: Path) -> None:

@@ -162,7 +162,8 @@ def load_session(
     recordings = {name: _read_eye(folder / name) for name in sorted(set(eye_of.dropna()))}
     parts, outside = [], 0
     for name, recording in recordings.items():
-        mine = trials[eye_of == name]
+        # a trial that showed no image (e.g. serial reproduction with no chain free) has none
+        mine = trials[(eye_of == name) & trials["image_id"].notna()]
         fixations, n_out = _fixations_on_images(recording, mine, image_size_px, folder / name)
         parts.append(fixations)
         outside += n_out

@@ -236,6 +236,7 @@ def run_demo(
     FileNotFoundError
         ``weights`` names a file that does not exist (nothing is written).
     """
+    from analysis.human_maps import MapSettings, SerialReproductionSettings
     from analysis.study import (
         AISSettings,
         ComparisonSettings,
@@ -305,6 +306,8 @@ def run_demo(
         # several windows at once on a virtual display drop frames; nothing here uses timing
         # (masked recognition's flagged trials are still excluded and counted)
         exclusions=ExclusionRules(max_dropped_frame_trials=None),
+        # four participants take a chain to generation 4 at most (one node each per chain)
+        maps=MapSettings(serial_reproduction=SerialReproductionSettings(from_generation=2)),
         comparison=ComparisonSettings(n_bootstrap=500, n_permutations=500, ceiling_splits=5),
         recognition=RecognitionSettings(n_bootstrap=500),
         reverse=ReverseSettings(model=model, weights=network_weights, target="predicted"),

@@ -25,7 +25,15 @@ __all__ = [
     "load_config",
     "load_lab_config",
     "run_task",
+    "simulate_study",
 ]
+
+
+def simulate_study(*args: Any, **options: Any) -> list[Path]:
+    """Every task for several simulated participants: :func:`tasks.simulation.simulate_study`."""
+    from .simulation import simulate_study as simulate
+
+    return simulate(*args, **options)
 
 
 def run_task(config: ExperimentConfig[Any], **options: Any) -> Path:

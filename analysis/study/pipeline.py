@@ -411,18 +411,21 @@ def study_comparison(
     _write(config.folder, "comparison_images", comparison.scores, tables)
     factors = ann_source_factors({s: stimuli.provenance(s) for s in sources})
     scores = comparison.scores.merge(factors, on="source", how="left")
-    shares = []
+    shares, said = [], set()
     for (measure, metric), group in scores.groupby(["measure", "metric"], sort=True):
         try:
             with warnings.catch_warnings(record=True) as caught:
                 warnings.simplefilter("always")
                 part = variance_share(group, factors=config.comparison.factors)
-            for w in caught:
-                _say(log, f"compare: variance share of {measure}: {w.message}")
+            news = {str(w.message) for w in caught} - said
         except ValueError as err:  # one source, or factors that do not cross
-            _say(log, f"compare: no variance share of {measure} ({err})")
-            continue
-        shares.append(part.assign(measure=measure, metric=metric))
+            news = {f"no variance share of {measure} ({err})"}
+            part = None
+        for line in sorted(news):  # the same remark for every measure is said once
+            _say(log, f"compare: {line}")
+        said |= news
+        if part is not None:
+            shares.append(part.assign(measure=measure, metric=metric))
     share = (
         pd.concat(shares, ignore_index=True)[
             ["measure", "metric", *[c for c in shares[0].columns if c not in ("measure", "metric")]]

@@ -38,12 +38,16 @@ def build_parser() -> argparse.ArgumentParser:
         "demo",
         help="end-to-end demo with simulated participants (offline, CPU)",
         description=(
-            "Build a stimulus set from photographs shipped with scikit-image, compute ANN "
-            "gradient maps, run free viewing for simulated participants through the real "
-            "PsychoPy window path (simulated EyeLink tracker writing ASC files), read the "
-            "ASC files back, build fixation maps and write an HTML report comparing them "
-            "with the ANN maps (CC, NSS). The photographs are also written to <out>/photos, "
-            "which configs/stimuli_build.toml reads."
+            "The whole simulated study: build a stimulus set from photographs shipped with "
+            "scikit-image (a planted map, simulation/truth, and ANN maps of two networks and "
+            "three attribution methods), run every task for simulated participants through "
+            "the real PsychoPy window path (simulated EyeLink tracker writing ASC files; "
+            "several participants at once, each in its own window), then the study analysis "
+            "(`selectivity analyze study`): the human maps into the stimulus set as "
+            "human/<task> and human/shared, the ANN comparison with noise ceilings, masked "
+            "recognition, the reverse test and AIS, and one self-contained HTML report "
+            "(<out>/analysis/report/index.html). The photographs are also written to "
+            "<out>/photos, which configs/stimuli_build.toml reads."
         ),
     )
     demo.add_argument(
@@ -74,11 +78,18 @@ def build_parser() -> argparse.ArgumentParser:
         "seeded), or a .pth file (refused when it does not exist)",
     )
     demo.add_argument(
-        "--image-duration",
-        type=float,
-        default=2.0,
-        metavar="S",
-        help="seconds each image is shown (default: %(default)s)",
+        "--workers",
+        type=int,
+        default=None,
+        help="participants run at once, each in its own window (default: all)",
+    )
+    demo.add_argument(
+        "--tasks",
+        nargs="+",
+        choices=sorted(TASKS),
+        default=None,
+        metavar="TASK",
+        help="tasks to run (default: all)",
     )
     demo.add_argument("--seed", type=int, default=1, help="seed (default: %(default)s)")
 
@@ -158,8 +169,9 @@ def _demo(args: argparse.Namespace) -> int:
         n_images=args.images,
         model=args.model,
         weights=None if args.weights == "none" else args.weights,
-        image_duration_s=args.image_duration,
         seed=args.seed,
+        workers=args.workers,
+        tasks=None if args.tasks is None else tuple(args.tasks),
     )
     print(f"Report: {report.resolve()}")
     return 0

@@ -117,6 +117,17 @@ def test_a_trial_the_eye_file_lacks_warns(tmp_path: Path) -> None:
     assert 3 not in set(session.fixations["trial_id"]) and len(session.fixations) == 3
 
 
+def test_a_trial_that_showed_no_image_has_no_fixations(tmp_path: Path) -> None:
+    """A serial-reproduction trial with no chain free shows no image: ``image_id`` is n/a (the
+    eye file records the trial without one). It is kept as a trial, with no fixations, and
+    is no disagreement between the files."""
+    asc = _ASC + "MSG\t5000 TRIALID 3\nMSG\t5001 TRIAL_RESULT 3\n"
+    extra = [*_TRIALS, "3\tn/a\tn/a\tn/a\tn/a\tn/a\tn/a\teye/01s1.asc"]
+    session = load_session(_session(tmp_path, asc=asc, trials=extra))
+    assert len(session.trials) == 3 and 3 not in set(session.fixations["trial_id"])
+    assert len(session.fixations) == 3
+
+
 def test_a_trial_without_eye_file_warns(tmp_path: Path) -> None:
     extra = [*_TRIALS, "3\tdog\t5100.0\t400.0\t300.0\t80.0\t60.0\tn/a"]
     with pytest.warns(UserWarning, match=r"the trials \[3\] name no eye file"):

@@ -154,14 +154,24 @@ def needed(table: pd.DataFrame, aim: float = 0.9) -> pd.DataFrame:
         reached = group[group["cc_planted"] >= aim]
         largest = group.iloc[-1]
         if len(reached):
-            rows.append({"task": task, "n_for_cc_0.9": int(reached["participants"].min()),
-                         "how": "measured"})  # fmt: skip
+            rows.append(
+                {
+                    "task": task,
+                    "n_for_cc_0.9": int(reached["participants"].min()),
+                    "how": "measured",
+                }
+            )
             continue
         r = largest["split_half_sb"]
         if np.isfinite(r) and 0 < r < 1:
             n = largest["participants"] * target * (1 - r) / (r * (1 - target))
-            rows.append({"task": task, "n_for_cc_0.9": int(np.ceil(n)),
-                         "how": f"extrapolated from reliability {r:.2f} at n={largest['participants']}"})  # fmt: skip
+            rows.append(
+                {
+                    "task": task,
+                    "n_for_cc_0.9": int(np.ceil(n)),
+                    "how": f"extrapolated from reliability {r:.2f} at n={largest['participants']}",
+                }
+            )
         else:
             rows.append({"task": task, "n_for_cc_0.9": np.nan, "how": "no estimate"})
     return pd.DataFrame(rows)
@@ -204,7 +214,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
     print()
     print(needed(table).to_string(index=False))
-    print(f"\nsimulation {simulated_s:.0f} s, analysis {time.perf_counter() - started - simulated_s:.0f} s")
+    print(
+        f"\nsimulation {simulated_s:.0f} s, "
+        f"analysis {time.perf_counter() - started - simulated_s:.0f} s"
+    )
     return 0
 
 

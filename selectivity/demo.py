@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import time
 import warnings
@@ -10,12 +9,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from tasks.config import ExperimentConfig
 
 from .resample import resample
-from .tsv import write_table
 
 __all__ = ["DEMO_IMAGES", "planted_saliency", "run_demo"]
 

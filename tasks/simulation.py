@@ -19,7 +19,7 @@ from typing import Any
 from .config import ExperimentConfig, load_config
 from .registry import TASKS
 
-__all__ = ["CONFIGS", "simulated_config", "simulate_study"]
+__all__ = ["CONFIGS", "simulate_study", "simulated_config"]
 
 #: The folder of the shipped configurations (``configs/<task>_simulated.toml``).
 CONFIGS = Path(__file__).resolve().parents[1] / "configs"

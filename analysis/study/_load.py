@@ -1,4 +1,4 @@
-"""A data root of sessions read into tidy tables: trials per task, fixations, quality, exclusions."""
+"""A data root of sessions read into tidy tables: trials, fixations, quality, exclusions."""
 
 from __future__ import annotations
 
@@ -139,9 +139,7 @@ def find_sessions(root: Path) -> list[tuple[str, str, str, Path]]:
         named = _read_info(folder).get("task") if info.is_file() else None
         if named != folder.name:
             why = "no session.json" if not info.is_file() else f"session.json names {named!r}"
-            warnings.warn(
-                f"{folder}: not a task's session folder ({why}); left out.", stacklevel=3
-            )
+            warnings.warn(f"{folder}: not a task's session folder ({why}); left out.", stacklevel=3)
             continue
         participant = folder.parent.parent.name.removeprefix("sub-")
         session = folder.parent.name.removeprefix("ses-")
@@ -213,7 +211,10 @@ def load_study(
     set_path = _stimulus_set(stimulus_set, infos)
     shapes = _image_shapes(set_path)
     trial_parts: dict[str, list[pd.DataFrame]] = {}
-    fixation_parts, quality_rows, exclusion_rows, messages = [], [], [], []
+    fixation_parts: list[pd.DataFrame] = []
+    quality_rows: list[dict[str, Any]] = []
+    exclusion_rows: list[dict[str, Any]] = []
+    messages: list[str] = []
     for participant, session, task, folder in tqdm(
         found, desc="sessions", unit="session", disable=None if progress is None else not progress
     ):
@@ -229,15 +230,21 @@ def load_study(
             trials = trials[~practice]
             n_practice_fix = int(fixations["trial_id"].isin(trials["trial_id"]).__invert__().sum())
             fixations = fixations[fixations["trial_id"].isin(trials["trial_id"])]
-            exclusion_rows.append({**keys, "rule": "practice", "n_trials": n_practice,
-                                   "n_fixations": n_practice_fix})  # fmt: skip
+            exclusion_rows.append(
+                {**keys, "rule": "practice", "n_trials": n_practice, "n_fixations": n_practice_fix}
+            )
         frames_path = folder / "frames.tsv"
         frames = read_table(frames_path) if frames_path.is_file() else None
         quality = session_quality(task, info, trials, frames, recordings, n_practice)
         reasons = session_reasons(quality, participant, rules)
         quality_rows.append(
-            {**keys, "folder": str(folder), **quality, "excluded": bool(reasons),
-             "reasons": "; ".join(reasons)}  # fmt: skip
+            {
+                **keys,
+                "folder": str(folder),
+                **quality,
+                "excluded": bool(reasons),
+                "reasons": "; ".join(reasons),
+            }
         )
         if reasons:
             exclusion_rows.extend(
@@ -254,15 +261,17 @@ def load_study(
             trials.assign(participant=participant, session=session)
         )
         if len(fixations):
-            fixation_parts.append(fixations.assign(participant=participant, session=session,
-                                                   task=task))  # fmt: skip
+            fixation_parts.append(
+                fixations.assign(participant=participant, session=session, task=task)
+            )
     for message in messages:
         warnings.warn(message, stacklevel=2)
     return Study(
         root=root,
         stimulus_set=set_path,
-        trials={task: _front(pd.concat(parts, ignore_index=True)) for task, parts in
-                trial_parts.items()},  # fmt: skip
+        trials={
+            task: _front(pd.concat(parts, ignore_index=True)) for task, parts in trial_parts.items()
+        },
         fixations=_fixation_table(fixation_parts),
         sessions=pd.DataFrame(
             quality_rows,
@@ -413,5 +422,3 @@ def _fixation_table(parts: list[pd.DataFrame]) -> pd.DataFrame:
         return pd.DataFrame({c: pd.Series(dtype=float) for c in STUDY_FIXATION_COLUMNS})
     table = pd.concat(parts, ignore_index=True)
     return table[list(STUDY_FIXATION_COLUMNS)]
-
-

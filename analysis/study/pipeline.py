@@ -109,8 +109,7 @@ def read_study(config: StudyConfig, *, progress: bool | None = None) -> Study:
 def _set_path(study: Study) -> Path:
     if study.stimulus_set is None:
         raise StudyAnalysisError(
-            f"The sessions under {study.root} name no stimulus set; give it as [data] "
-            "stimulus_set."
+            f"The sessions under {study.root} name no stimulus set; give it as [data] stimulus_set."
         )
     return study.stimulus_set
 
@@ -198,8 +197,11 @@ def study_maps(
             provenance=human.provenance(),
             overwrite=config.overwrite_maps,
         )
-        scalars = {k: v for k, v in human.parameters.items()
-                   if isinstance(v, (str, int, float, bool)) and k != "settings"}  # fmt: skip
+        scalars = {
+            k: v
+            for k, v in human.parameters.items()
+            if isinstance(v, (str, int, float, bool)) and k != "settings"
+        }
         rows.append(
             {
                 "measure": task,
@@ -303,9 +305,14 @@ def _ceilings(
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the halves' empty images are not news
             reliability = split_half_reliability(
-                task, study.trials[task], fixations, study.image_shapes, config.maps,
-                n_splits=splits, rng=config.seed,
-            )  # fmt: skip
+                task,
+                study.trials[task],
+                fixations,
+                study.image_shapes,
+                config.maps,
+                n_splits=splits,
+                rng=config.seed,
+            )
         table = reliability.to_frame()
         for image_id, raw, corrected in zip(
             reliability.image_ids,
@@ -336,8 +343,9 @@ def _ceilings(
             ids = [str(i) for i in shared.image_ids]
             try:
                 left, right = (
-                    shared.project({t: {i: half[t].maps[i] for i in ids} for t in shared.measures})
-                    .component(0)
+                    shared.project(
+                        {t: {i: half[t].maps[i] for i in ids} for t in shared.measures}
+                    ).component(0)
                     for half in (a, b)
                 )
             except (KeyError, ValueError):  # a half without some image, or a constant map
@@ -386,7 +394,9 @@ def study_comparison(
     ids = [i for i in stimuli.ids if all(i in stimuli.map_ids(m) for m in measures + sources)]
     size = config.comparison.size
     px_per_deg = _comparison_px_per_deg(study, ids)  # of the maps as stored: native pixels
-    _say(log, f"compare: {len(sources)} ANN sources x {len(measures)} human maps, {len(ids)} images")
+    _say(
+        log, f"compare: {len(sources)} ANN sources x {len(measures)} human maps, {len(ids)} images"
+    )
     comparison = compare_maps(
         {s: {i: stimuli.map(s, i) for i in ids} for s in sources},
         {m.removeprefix(HUMAN_PREFIX): {i: stimuli.map(m, i) for i in ids} for m in measures},
@@ -411,7 +421,8 @@ def study_comparison(
     _write(config.folder, "comparison_images", comparison.scores, tables)
     factors = ann_source_factors({s: stimuli.provenance(s) for s in sources})
     scores = comparison.scores.merge(factors, on="source", how="left")
-    shares, said = [], set()
+    shares: list[pd.DataFrame] = []
+    said: set[str] = set()
     for (measure, metric), group in scores.groupby(["measure", "metric"], sort=True):
         try:
             with warnings.catch_warnings(record=True) as caught:
@@ -425,7 +436,7 @@ def study_comparison(
             _say(log, f"compare: {line}")
         said |= news
         if part is not None:
-            shares.append(part.assign(measure=measure, metric=metric))
+            shares.append(part.assign(measure=str(measure), metric=str(metric)))
     share = (
         pd.concat(shares, ignore_index=True)[
             ["measure", "metric", *[c for c in shares[0].columns if c not in ("measure", "metric")]]
@@ -442,7 +453,9 @@ def _comparison_px_per_deg(study: Study, ids: list[str]) -> dict[str, float]:
     import pandas as pd
 
     frames = [t[["image_id", "px_per_deg_img"]] for t in study.trials.values() if "image_id" in t]
-    scale = pd.concat(frames).groupby("image_id")["px_per_deg_img"].median() if frames else {}
+    scale: Any = (
+        pd.concat(frames).groupby("image_id")["px_per_deg_img"].median() if frames else {}
+    )
     missing = [i for i in ids if i not in scale]
     if missing:
         raise StudyAnalysisError(
@@ -495,7 +508,7 @@ def study_reverse(
 
     if not config.reverse.model:
         raise StudyAnalysisError(
-            "The reverse test needs a network: set [reverse] model (e.g. \"resnet50\")."
+            'The reverse test needs a network: set [reverse] model (e.g. "resnet50").'
         )
     study = study if study is not None else read_study(config)
     stimuli = read_stimulus_set(_set_path(study))
@@ -507,8 +520,10 @@ def study_reverse(
     _say(log, f"reverse: {config.reverse.model} on {len(measures)} human maps")
     result = reverse_test(
         stimuli.path,
-        {m.removeprefix(HUMAN_PREFIX): {i: stimuli.map(m, i) for i in stimuli.map_ids(m)}
-         for m in measures},  # fmt: skip
+        {
+            m.removeprefix(HUMAN_PREFIX): {i: stimuli.map(m, i) for i in stimuli.map_ids(m)}
+            for m in measures
+        },
         config.reverse.model,
         weights=config.reverse.weights,
         target=config.reverse.target,

@@ -61,9 +61,7 @@ def _read_tables(folder: Path) -> dict[str, pd.DataFrame]:
     return tables
 
 
-def _bar_chart(
-    table: pd.DataFrame, label: str, title: str, *, ceiling: str | None = None
-) -> Any:
+def _bar_chart(table: pd.DataFrame, label: str, title: str, *, ceiling: str | None = None) -> Any:
     """Horizontal bars of ``mean`` with their ``ci_low``-``ci_high`` interval (and a ceiling)."""
     from ..report import Chart
 
@@ -166,6 +164,8 @@ def write_study_report(
     Path
         The report's ``index.html``.
     """
+    import pandas as pd
+
     from stimuli import read_stimulus_set
 
     from ..report import ReportTable, Section, write_report
@@ -202,8 +202,10 @@ def write_study_report(
             ],
             tables=[
                 ("Sessions and their data quality", sessions[_present(sessions, _SESSION_COLUMNS)]),
-                ("Exclusions (sessions, trials and fixations removed, by rule)",
-                 tables.get("exclusions")),  # fmt: skip
+                (
+                    "Exclusions (sessions, trials and fixations removed, by rule)",
+                    tables.get("exclusions", pd.DataFrame()),
+                ),
             ],
         )
     else:
@@ -215,16 +217,23 @@ def write_study_report(
     recovery = _recovery(stimuli, measures)
     if recovery is not None and len(recovery):
         map_section_tables.append(
-            ("Planted-map recovery (simulated participants): CC of each human map with "
-             "simulation/truth", recovery)  # fmt: skip
+            (
+                "Planted-map recovery (simulated participants): CC of each human map with "
+                "simulation/truth",
+                recovery,
+            )
         )
     if "shared" in tables:
-        map_section_tables.append(("Shared component: loadings of the human maps",
-                                   tables["shared"]))  # fmt: skip
+        map_section_tables.append(
+            ("Shared component: loadings of the human maps", tables["shared"])
+        )
     if "maps" in tables:
         map_section_tables.append(
-            ("What went into each map (n: fixations, trials, nodes or patches; excluded rows by "
-             "reason; parameters, with the bandwidth chosen)", tables["maps"])  # fmt: skip
+            (
+                "What went into each map (n: fixations, trials, nodes or patches; excluded rows by "
+                "reason; parameters, with the bandwidth chosen)",
+                tables["maps"],
+            )
         )
     sections.append(
         Section(
@@ -254,20 +263,26 @@ def write_study_report(
                 )
             )
         comparison_tables: list[Any] = [
-            ReportTable("Ranking of the ANN maps", comparison, max_rows=60,
-                        full_table="comparison.tsv")  # fmt: skip
+            ReportTable(
+                "Ranking of the ANN maps", comparison, max_rows=60, full_table="comparison.tsv"
+            )
         ]
         if "ceilings" in tables:
             ceilings = tables["ceilings"].groupby("measure")[["split_half_cc", "ceiling"]].mean()
             comparison_tables.append(
-                ("Split-half noise ceilings over participants (CC, Spearman-Brown corrected)",
-                 ceilings.reset_index())  # fmt: skip
+                (
+                    "Split-half noise ceilings over participants (CC, Spearman-Brown corrected)",
+                    ceilings.reset_index(),
+                )
             )
         if "variance_share" in tables:
             comparison_tables.append(
-                ("Share of the agreement's variance (per image scores) explained by each factor "
-                 "(Langlois et al. 2021: method 42.8 %, architecture 15.9 %, training set 1.0 %)",
-                 tables["variance_share"])  # fmt: skip
+                (
+                    "Share of the agreement's variance (per image scores) explained by each factor "
+                    "(Langlois et al. 2021: method 42.8 %, architecture 15.9 %, training set "
+                    "1.0 %)",
+                    tables["variance_share"],
+                )
             )
         sections.append(
             Section(
@@ -293,19 +308,28 @@ def write_study_report(
         label = recognition["mask_source"].astype(str) + np.where(
             recognition["correct_mask"].astype(int) == 1, " (correct mask)", " (incorrect mask)"
         )
-        acc = recognition.assign(label=label, mean=recognition["accuracy"],
-                                 ci_low=recognition["accuracy_ci_low"],
-                                 ci_high=recognition["accuracy_ci_high"])  # fmt: skip
-        dp = recognition.assign(label=label, mean=recognition["dprime"],
-                                ci_low=recognition["dprime_ci_low"],
-                                ci_high=recognition["dprime_ci_high"])  # fmt: skip
+        acc = recognition.assign(
+            label=label,
+            mean=recognition["accuracy"],
+            ci_low=recognition["accuracy_ci_low"],
+            ci_high=recognition["accuracy_ci_high"],
+        )
+        dp = recognition.assign(
+            label=label,
+            mean=recognition["dprime"],
+            ci_low=recognition["dprime_ci_low"],
+            ci_high=recognition["dprime_ci_high"],
+        )
         rec_tables: list[tuple[str, Any]] = [("Accuracy and d' per condition", recognition)]
         if "recognition_effects" in tables:
             rec_tables.append(("Correct minus incorrect masks", tables["recognition_effects"]))
         if "recognition_model" in tables:
             rec_tables.append(
-                ("Mixed-effects logistic model (participant and image random intercepts; "
-                 "variational Bayes posterior)", tables["recognition_model"])  # fmt: skip
+                (
+                    "Mixed-effects logistic model (participant and image random intercepts; "
+                    "variational Bayes posterior)",
+                    tables["recognition_model"],
+                )
             )
         sections.append(
             Section(

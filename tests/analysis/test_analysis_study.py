@@ -211,7 +211,7 @@ def test_errors_name_what_is_wrong(tmp_path: Path, stimulus_set: Path) -> None:
     root = tmp_path / "data"
     folder = _session(root, "01", stimulus_set)
     (folder / "session.json").write_text("{not json", encoding="utf-8")
-    with pytest.raises(SessionDataError, match="session.json: not valid JSON"):
+    with pytest.raises(SessionDataError, match=r"session\.json: not valid JSON"):
         load_study(root)
 
 
@@ -236,7 +236,7 @@ def test_exclusion_rules_load_from_toml(tmp_path: Path) -> None:
     rules = load_toml(path, ExclusionRules)
     assert rules.max_samples_lost is None and rules.statuses == ("completed",)
     path.write_text('statuses = ["finished"]\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="statuses.*'finished'"):
+    with pytest.raises(ConfigError, match=r"statuses.*'finished'"):
         load_toml(path, ExclusionRules)
 
 

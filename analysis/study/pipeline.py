@@ -453,9 +453,7 @@ def _comparison_px_per_deg(study: Study, ids: list[str]) -> dict[str, float]:
     import pandas as pd
 
     frames = [t[["image_id", "px_per_deg_img"]] for t in study.trials.values() if "image_id" in t]
-    scale: Any = (
-        pd.concat(frames).groupby("image_id")["px_per_deg_img"].median() if frames else {}
-    )
+    scale: Any = pd.concat(frames).groupby("image_id")["px_per_deg_img"].median() if frames else {}
     missing = [i for i in ids if i not in scale]
     if missing:
         raise StudyAnalysisError(

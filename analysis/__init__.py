@@ -7,7 +7,7 @@ pandas and Matplotlib load only when a function needs them.
 
 from __future__ import annotations
 
-from . import baselines, ceilings, metrics
+from . import baselines, ceilings, metrics, recognition
 from .ais import (
     AISResult,
     AISRun,
@@ -22,6 +22,16 @@ from .ais import (
 from .ceilings import Ceiling, leave_one_subject_out_ceiling, split_half_ceiling
 from .comparison import MapComparison, compare_maps
 from .fixations import fixation_counts, fixation_map
+from .recognition import (
+    RecognitionModel,
+    RecognitionSummary,
+    ReverseTest,
+    dprime,
+    dprime_mafc,
+    recognition_model,
+    recognition_summary,
+    reverse_test,
+)
 from .report import Chart, Panel, ReportRow, write_report
 from .sessions import FIXATION_COLUMNS, Session, SessionDataError, load_session
 from .shared import SharedComponent, shared_component
@@ -37,7 +47,10 @@ __all__ = [
     "Panel",
     "PruningResult",
     "RatingsError",
+    "RecognitionModel",
+    "RecognitionSummary",
     "ReportRow",
+    "ReverseTest",
     "Session",
     "SessionDataError",
     "SharedComponent",
@@ -49,12 +62,18 @@ __all__ = [
     "baselines",
     "ceilings",
     "compare_maps",
+    "dprime",
+    "dprime_mafc",
     "fixation_counts",
     "fixation_map",
     "leave_one_subject_out_ceiling",
     "load_session",
     "metrics",
     "read_similarity",
+    "recognition",
+    "recognition_model",
+    "recognition_summary",
+    "reverse_test",
     "run_ais",
     "saliency_overlap",
     "shared_component",

@@ -201,7 +201,7 @@ def recognition_summary(
     summary = _Bootstrap(
         k.to_numpy(np.float64),
         n.to_numpy(np.float64),
-        conditions["n_options"].to_numpy(np.float64),
+        conditions["n_options"].to_numpy(np.float64, na_value=np.nan),
         correction,
         _bootstrap_indices(k.shape[0], n_bootstrap, generator),
         confidence,
@@ -259,6 +259,7 @@ def _per_participant(table: pd.DataFrame, by: tuple[str, ...], correction: str) 
     with np.errstate(divide="ignore", invalid="ignore"):
         per["accuracy"] = np.where(trials > 0, per["n_correct"] / trials, np.nan)
     per["dprime"] = _dprime(per["n_correct"], trials, per["n_options"], correction)
+    per["n_options"] = per["n_options"].astype("Int64")
     return per
 
 
@@ -303,7 +304,7 @@ def _condition_table(
     out["n_correct"] = boot.k.astype(np.int64)
     out["n_flagged_excluded"] = conditions["n_flagged_excluded"].astype(np.int64)
     out["n_repeats"] = conditions["n_repeats"].astype(np.int64)
-    out["n_options"] = conditions["n_options"]
+    out["n_options"] = conditions["n_options"].astype("Int64")
     out["accuracy"] = boot.accuracy
     acc = [boot.interval(boot.accuracy_boot[:, j]) for j in range(len(out))]
     out["accuracy_ci_low"] = [a for a, _ in acc]

@@ -143,8 +143,9 @@ def recognition_summary(
         Resamples of participants (with replacement; each resample keeps the
         participant count). In each, the pooled accuracy and d' of every
         condition are recomputed from the resampled participants' counts; the
-        same resamples serve every condition, so differences are paired. 0 gives
-        no intervals (NaN).
+        same resamples serve every condition, so differences are paired; a
+        resample without trials in a condition (all its participants drawn lack
+        them) is left out of that condition's interval. 0 gives no intervals (NaN).
     confidence : float
         Coverage of the equal-tailed percentile intervals.
     rng : int or numpy.random.Generator, optional

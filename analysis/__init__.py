@@ -7,7 +7,7 @@ pandas and Matplotlib load only when a function needs them.
 
 from __future__ import annotations
 
-from . import baselines, ceilings, human_maps, metrics
+from . import baselines, ceilings, human_maps, metrics, recognition
 from .ais import (
     AISResult,
     AISRun,
@@ -28,6 +28,16 @@ from .human_maps import (
     estimate_human_maps,
     split_half_reliability,
 )
+from .recognition import (
+    RecognitionModel,
+    RecognitionSummary,
+    ReverseTest,
+    dprime,
+    dprime_mafc,
+    recognition_model,
+    recognition_summary,
+    reverse_test,
+)
 from .report import Chart, ChartLine, Panel, ReportRow, ReportTable, Section, write_report
 from .sessions import FIXATION_COLUMNS, Session, SessionDataError, load_session
 from .shared import SharedComponent, shared_component
@@ -46,8 +56,11 @@ __all__ = [
     "Panel",
     "PruningResult",
     "RatingsError",
+    "RecognitionModel",
+    "RecognitionSummary",
     "ReportRow",
     "ReportTable",
+    "ReverseTest",
     "Section",
     "Session",
     "SessionDataError",
@@ -61,6 +74,8 @@ __all__ = [
     "baselines",
     "ceilings",
     "compare_maps",
+    "dprime",
+    "dprime_mafc",
     "estimate_human_maps",
     "fixation_counts",
     "fixation_map",
@@ -69,6 +84,10 @@ __all__ = [
     "load_session",
     "metrics",
     "read_similarity",
+    "recognition",
+    "recognition_model",
+    "recognition_summary",
+    "reverse_test",
     "run_ais",
     "saliency_overlap",
     "shared_component",

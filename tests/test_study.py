@@ -120,7 +120,13 @@ def study_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[StudyConfig, ob
             set_path,
             f"toynet/{method}",
             dict.fromkeys(ids, values.astype(float)),
-            provenance={"model": "toynet", "method": method, "weights": "random"},
+            provenance={
+                "model": "toynet",
+                "method": method,
+                "weights": "random",
+                "weights_sha256": "none",
+                "parameters": {"drawn": method},
+            },
         )
     answers = {"rt_median_s": 0.5, "continue_s": 0.05}
     simulate_study(

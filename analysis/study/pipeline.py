@@ -483,12 +483,13 @@ def study_recognition(
         trials, n_bootstrap=config.recognition.n_bootstrap, rng=config.seed
     )
     _write(config.folder, "recognition", summary.conditions, tables)
-    _write(config.folder, "recognition_effects", summary.effects, tables)
+    _write(config.folder, "recognition_effects", summary.differences, tables)
     _write(config.folder, "recognition_participants", summary.participants, tables)
     if config.recognition.mixed_model:
         _say(log, "recognition: mixed-effects logistic model")
         model = recognition_model(trials)
-        _write(config.folder, "recognition_model", model.fixed_effects, tables)
+        _write(config.folder, "recognition_model", model.fixed, tables)
+        _write(config.folder, "recognition_variance", model.variance, tables)
     return tables
 
 
@@ -516,19 +517,26 @@ def study_reverse(
             f"{stimuli.path} has no human maps (human/*): run `selectivity analyze maps` first."
         )
     _say(log, f"reverse: {config.reverse.model} on {len(measures)} human maps")
-    result = reverse_test(
-        stimuli.path,
-        {
-            m.removeprefix(HUMAN_PREFIX): {i: stimuli.map(m, i) for i in stimuli.map_ids(m)}
-            for m in measures
-        },
-        config.reverse.model,
-        weights=config.reverse.weights,
-        target=config.reverse.target,
-        score=config.reverse.score,
-        device=config.reverse.device,
-        rng=config.seed,
-    )
+    weights: str | None = config.reverse.weights
+    if weights == "none":
+        weights = None  # a random network: seeded, so that the test repeats
+    import torch
+
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(config.seed)
+        result = reverse_test(
+            stimuli.path,
+            {
+                m.removeprefix(HUMAN_PREFIX): {i: stimuli.map(m, i) for i in stimuli.map_ids(m)}
+                for m in measures
+            },
+            config.reverse.model,
+            weights=weights,
+            target=config.reverse.target,
+            score=config.reverse.score,
+            device=config.reverse.device,
+            rng=config.seed,
+        )
     tables: dict[str, pd.DataFrame] = {}
     _write(config.folder, "reverse", result.scores, tables)
     _write(config.folder, "reverse_summary", result.summary, tables)

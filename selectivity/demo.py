@@ -184,6 +184,8 @@ DEMO_TASK_SETTINGS: dict[str, dict[str, Any]] = {
     "masked-recognition": {"response_window_s": 1.0, "fixation_duration_s": 0.2, "iti_s": 0.1},
     "similarity-rating": {"fixation_duration_s": 0.2, "iti_s": 0.1},
 }
+#: Attribution methods whose masks the demo's masked recognition shows (of ``--model``).
+DEMO_MASK_METHODS = ("guided_backprop", "gradcam")
 #: The simulated participants answer faster than the shipped model's 0.8 s median.
 DEMO_PARTICIPANT = {"rt_median_s": 0.5, "continue_s": 0.2}
 
@@ -285,12 +287,20 @@ def run_demo(
             add_maps(set_path, f"{network.name}/{method}", ann, provenance=provenance)
         print(f"[demo] ANN maps {network.name}/{{{','.join(DEMO_METHODS)}}}")
 
+    # masked recognition through masks of two attribution methods of the first network
+    settings = {
+        **DEMO_TASK_SETTINGS,
+        "masked-recognition": {
+            **DEMO_TASK_SETTINGS["masked-recognition"],
+            "mask_sources": tuple(f"{loaded[0].name}/{m}" for m in DEMO_MASK_METHODS),
+        },
+    }
     simulate_study(
         set_path,
         out / "data",
         participants=n_participants,
         tasks=tasks,
-        task_settings=DEMO_TASK_SETTINGS,
+        task_settings=settings,
         participant_settings=DEMO_PARTICIPANT,
         seed=seed,
         workers=workers or n_participants,

@@ -189,3 +189,41 @@ def test_ratings_of_images_outside_the_set(study: dict, capsys: pytest.CaptureFi
     ratings.write_text(ratings.read_text(encoding="utf-8") + "01\ta1\tzz9\t3\n", encoding="utf-8")
     assert _run(["analyze", "ais", str(study["config"]), "--device", "cpu"]) == 2
     assert "not in" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("step", ["study", "maps", "compare", "recognition", "reverse", "report"])
+def test_study_steps_have_help(step: str, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as info:
+        _run(["analyze", step, "--help"])
+    assert info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: selectivity analyze {step}" in out and "configs/study.toml" in out
+    assert "--data" in out and "--stimulus-set" in out and "--out" in out
+
+
+def test_study_step_errors_are_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    config = tmp_path / "study.toml"
+    config.write_text('[data]\nroot = "nowhere"\n', encoding="utf-8")
+    assert _run(["analyze", "maps", str(config)]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err == [f"selectivity: error: No data root at {tmp_path / 'nowhere'}."]
+    config.write_text("[data]\nroots = 1\n", encoding="utf-8")
+    assert _run(["analyze", "compare", str(config)]) == 2
+    assert "roots" in capsys.readouterr().err
+
+
+def test_recognition_without_its_sessions_says_so(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import json
+
+    folder = tmp_path / "data" / "sub-01" / "ses-1" / "free-viewing"
+    folder.mkdir(parents=True)
+    (folder / "trials.tsv").write_text("trial_id\tpractice\n1\t0\n", encoding="utf-8")
+    info = {"task": "free-viewing", "status": "completed", "screen": {"px_per_deg": 30.0}}
+    (folder / "session.json").write_text(json.dumps(info), encoding="utf-8")
+    config = tmp_path / "study.toml"
+    config.write_text('[data]\nroot = "data"\n', encoding="utf-8")
+    assert _run(["analyze", "recognition", str(config), "--out", str(tmp_path / "out")]) == 2
+    err = capsys.readouterr().err
+    assert f"No masked-recognition session under {tmp_path / 'data'}" in err

@@ -307,10 +307,12 @@ def test_lab_file_named_by_a_task_file_resolves_against_itself(
 
 def test_every_shipped_config_loads(repo_root: Path) -> None:
     from analysis.ais.config import load_ais_config
+    from analysis.study import load_study_config
     from tasks import load_config, load_lab_config
 
     loaders = {
         "ais.toml": load_ais_config,
+        "study.toml": load_study_config,
         "dot_discrimination.toml": load_config,
         "dot_discrimination_simulated.toml": load_config,
         "free_viewing.toml": load_config,

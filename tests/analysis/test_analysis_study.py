@@ -248,3 +248,32 @@ def test_quality_table_has_one_row_per_session(tmp_path: Path, stimulus_set: Pat
     assert isinstance(study.sessions, pd.DataFrame)
     assert sorted(study.sessions["task"]) == ["free-viewing", "saliency-search"]
     assert study.tasks == ("free-viewing", "saliency-search")
+
+
+def test_the_shipped_study_configuration_states_the_defaults(repo_root: Path) -> None:
+    """configs/study.toml says "the values below are the defaults": every section but [data]
+    and [output] (paths) equals the built-in default."""
+    import dataclasses
+
+    from analysis.study import StudyConfig, load_study_config
+
+    shipped = load_study_config(repo_root / "configs" / "study.toml")
+    default = StudyConfig()
+    for field in dataclasses.fields(StudyConfig):
+        if field.name in ("path", "data", "folder"):
+            continue
+        assert getattr(shipped, field.name) == getattr(default, field.name), field.name
+    assert shipped.data.root == repo_root / "configs" / ".." / "data"
+
+
+def test_a_wrong_key_in_a_study_configuration_is_named(tmp_path: Path) -> None:
+    from analysis.study import load_study_config
+    from selectivity.config import ConfigError
+
+    path = tmp_path / "study.toml"
+    path.write_text("[comparison]\nsigmas = [1.0]\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"study\.toml.*\[comparison\].*sigmas"):
+        load_study_config(path)
+    path.write_text('[maps.fixations]\nbandwidth = "wide"\n', encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"bandwidth.*'wide'"):
+        load_study_config(path)

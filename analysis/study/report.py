@@ -360,15 +360,27 @@ def write_study_report(
                 tables=[("Mean score per human map", tables["reverse_summary"])],
             )
         )
-    if ais is not None:
+    ais_table = ais.tables.get("scores_set") if ais is not None else None
+    ais_path = folder / "ais" / "scores_set.tsv"
+    if ais_table is None and ais_path.is_file():
+        from selectivity.tsv import read_table
+
+        ais_table = read_table(ais_path)
+    if ais_table is not None:
         sections.append(
             Section(
                 "Alignment importance (similarity ratings)",
                 paragraphs=[
-                    f"AIS of {config.ais.model} against the similarity-rating sessions; the "
-                    f"full AIS report: {ais.report}."
+                    f"Alignment importance of {config.ais.model or 'the network'}'s feature maps "
+                    "for its agreement with the similarity-rating sessions (Truong, Pesenti & "
+                    "Hasson 2024); per-image heatmaps are in the stimulus set as ais/<model>, "
+                    f"the full AIS report in {folder / 'ais' / 'report' / 'index.html'}."
                 ],
-                tables=[("Set-level scores", ais.scores_set)] if hasattr(ais, "scores_set") else [],
+                tables=[
+                    ReportTable(
+                        "Set-level scores", ais_table, max_rows=20, full_table="ais/scores_set.tsv"
+                    )
+                ],
             )
         )
     provenance = {

@@ -48,15 +48,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from analysis.human_maps import ESTIMATORS
+
 #: The tasks with a map estimator, in the order the participants run them.
-MAP_TASKS = (
-    "free-viewing",
-    "object-search",
-    "saliency-search",
-    "dot-discrimination",
-    "serial-reproduction",
-    "patch-rating",
-)
+MAP_TASKS = tuple(ESTIMATORS)
 
 
 def build_set(out: Path, n_images: int) -> Path:

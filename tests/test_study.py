@@ -13,6 +13,7 @@ import re
 import numpy as np
 import pytest
 
+from analysis.human_maps import ESTIMATORS
 from analysis.study import (
     ComparisonSettings,
     DataSettings,
@@ -28,16 +29,8 @@ WIDTH, HEIGHT = 160, 120
 PARTICIPANTS = 3
 #: Participants of serial reproduction (a chain gets one node per participant).
 CHAIN_PARTICIPANTS = 9
-#: The estimators' maps this test checks, with the smallest number of data points (fixations,
-#: trials, nodes, patches) behind each.
-MAP_TASKS = (
-    "free-viewing",
-    "object-search",
-    "saliency-search",
-    "dot-discrimination",
-    "serial-reproduction",
-    "patch-rating",
-)
+#: The tasks with a map estimator.
+MAP_TASKS = tuple(ESTIMATORS)
 QUICK = {
     "free-viewing": {
         "image_duration_s": 2.0,

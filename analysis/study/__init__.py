@@ -13,7 +13,7 @@ them, masked recognition, the reverse test, AIS and one HTML report
 
 from __future__ import annotations
 
-from ._load import EXCLUSION_COLUMNS, FIXATION_TASKS, STUDY_FIXATION_COLUMNS, Study, load_study
+from ._load import EXCLUSION_COLUMNS, STUDY_FIXATION_COLUMNS, Study, load_study
 from ._quality import QUALITY_COLUMNS, ExclusionRules
 from .config import (
     AISSettings,
@@ -41,7 +41,6 @@ from .report import write_study_report
 
 __all__ = [
     "EXCLUSION_COLUMNS",
-    "FIXATION_TASKS",
     "HUMAN_PREFIX",
     "QUALITY_COLUMNS",
     "SHARED_SOURCE",

@@ -13,30 +13,22 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..sessions import SessionDataError, load_session
+from ..sessions import FIXATION_COLUMNS, SessionDataError, load_session
 from ._quality import QUALITY_COLUMNS, ExclusionRules, session_quality, session_reasons
 
 if TYPE_CHECKING:
     import pandas as pd
 
-__all__ = ["EXCLUSION_COLUMNS", "FIXATION_TASKS", "STUDY_FIXATION_COLUMNS", "Study", "load_study"]
+__all__ = ["EXCLUSION_COLUMNS", "STUDY_FIXATION_COLUMNS", "Study", "load_study"]
 
-#: Tasks whose maps are fixation densities.
-FIXATION_TASKS = ("free-viewing", "object-search", "saliency-search")
 #: Columns of :attr:`Study.fixations`, in order.
 STUDY_FIXATION_COLUMNS = (
     "participant",
     "session",
     "task",
-    "trial_id",
-    "image_id",
+    *FIXATION_COLUMNS[:2],  # trial_id, image_id
     "fixation_index",
-    "eye",
-    "start_tracker_ms",
-    "end_tracker_ms",
-    "duration_ms",
-    "x_img",
-    "y_img",
+    *FIXATION_COLUMNS[2:],  # eye, times, image and screen positions
     "px_per_deg_img",
 )
 #: Columns of :attr:`Study.exclusions`.
@@ -342,8 +334,6 @@ def _read_session(
     import pandas as pd
 
     from selectivity.tsv import read_table
-
-    from ..sessions import FIXATION_COLUMNS
 
     none = pd.DataFrame({c: pd.Series(dtype=float) for c in FIXATION_COLUMNS})
     path = folder / "trials.tsv"

@@ -165,15 +165,15 @@ def study_maps(
 
     Writes ``human/<task>`` and ``human/shared`` into the stimulus set (replacing an
     earlier analysis's when ``[output] overwrite_maps``), and into the output folder
-    ``sessions.tsv`` (data quality), ``exclusions.tsv``, ``maps.tsv`` (per task and image:
-    what went into the map, the parameters) and ``shared.tsv`` (loadings, explained
-    variance).
+    ``sessions.tsv`` (data quality), ``exclusions.tsv``, ``maps.tsv`` (per task: images,
+    participants, data points, rows left out by reason, the parameters with the bandwidth
+    chosen) and ``shared.tsv`` (loadings, explained variance). Each map's provenance in the
+    set names its participants, counts, parameters, the data root and the sessions the
+    exclusion rules left out.
     """
     import pandas as pd
 
     from stimuli import add_maps
-
-    from ..shared import SharedComponent  # noqa: F401  (documented return type)
 
     study = study if study is not None else read_study(config)
     folder = config.folder
@@ -190,11 +190,22 @@ def study_maps(
         )
     rows = []
     for task, human in maps.items():
+        excluded = study.sessions[(study.sessions["task"] == task) & study.sessions["excluded"]]
+        provenance = {
+            **human.provenance(),
+            "data_root": str(study.root),
+            "sessions_excluded": [
+                {"participant": p, "session": s, "reasons": r}
+                for p, s, r in zip(
+                    excluded["participant"], excluded["session"], excluded["reasons"], strict=True
+                )
+            ],
+        }
         add_maps(
             set_path,
             human.source,
             human.maps,
-            provenance=human.provenance(),
+            provenance=provenance,
             overwrite=config.overwrite_maps,
         )
         scalars = {
@@ -313,7 +324,6 @@ def _ceilings(
                 n_splits=splits,
                 rng=config.seed,
             )
-        table = reliability.to_frame()
         for image_id, raw, corrected in zip(
             reliability.image_ids,
             reliability.ceiling.per_image,
@@ -323,7 +333,6 @@ def _ceilings(
             strict=True,
         ):
             rows.append([task, str(image_id), splits, float(raw), float(corrected)])
-        del table
     people = study.participants()
     if shared is not None and len(people) >= 2:
         rng = np.random.default_rng(config.seed)

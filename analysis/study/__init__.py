@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from ._load import EXCLUSION_COLUMNS, STUDY_FIXATION_COLUMNS, Study, load_study
 from ._quality import QUALITY_COLUMNS, ExclusionRules
+from ._run import HUMAN_PREFIX, SHARED_SOURCE, StudyAnalysisError, StudyRun, ann_sources
 from .config import (
     AISSettings,
     ComparisonSettings,
@@ -26,11 +27,6 @@ from .config import (
     load_study_config,
 )
 from .pipeline import (
-    HUMAN_PREFIX,
-    SHARED_SOURCE,
-    StudyAnalysisError,
-    StudyRun,
-    ann_sources,
     run_study,
     study_comparison,
     study_maps,

@@ -11,15 +11,13 @@ from __future__ import annotations
 import dataclasses
 import warnings
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from selectivity.errors import UserError
-
 from ._load import Study, load_study
+from ._run import HUMAN_PREFIX, SHARED_SOURCE, StudyAnalysisError, StudyRun, ann_sources
 from .config import StudyConfig
 
 if TYPE_CHECKING:
@@ -41,46 +39,7 @@ __all__ = [
     "study_reverse",
 ]
 
-#: Map sources of the human maps in the stimulus set: ``human/<task>``.
-HUMAN_PREFIX = "human/"
-#: Map source of the component the human maps share.
-SHARED_SOURCE = "human/shared"
-#: Prefixes of map sources that are not ANN maps.
-_NOT_ANN = ("human/", "simulation/", "target/", "ais/")
-
 Log = Callable[[str], None]
-
-
-class StudyAnalysisError(UserError, ValueError):
-    """A study whose data cannot give what a step needs (no sessions of a task, no maps)."""
-
-
-@dataclass(frozen=True, eq=False)
-class StudyRun:
-    """What :func:`run_study` made.
-
-    Attributes
-    ----------
-    folder : Path
-        The output folder (tables, ``report/index.html``).
-    study : Study
-        The sessions read.
-    maps : dict of str to HumanMaps
-        Task name -> its human maps (also in the stimulus set as ``human/<task>``).
-    shared : SharedComponent or None
-        The component they share (``human/shared``), when at least two exist.
-    tables : dict of str to DataFrame
-        Every table written, by file stem (``comparison``, ``recognition``, ...).
-    report : Path or None
-        The HTML report.
-    """
-
-    folder: Path
-    study: Study
-    maps: dict[str, HumanMaps]
-    shared: SharedComponent | None
-    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
-    report: Path | None = None
 
 
 def _say(log: Log | None, line: str) -> None:
@@ -269,20 +228,6 @@ def _compact(parameters: Mapping[str, Any]) -> str:
     import json
 
     return json.dumps(parameters, sort_keys=True, default=str)
-
-
-def ann_sources(stimuli: Any, wanted: tuple[str, ...] = ()) -> list[str]:
-    """The ANN map sources of a stimulus set (all but human/, simulation/, target/, ais/)."""
-    sources = [s for s in stimuli.map_sources if not s.startswith(_NOT_ANN)]
-    if wanted:
-        missing = [s for s in wanted if s not in stimuli.map_sources]
-        if missing:
-            raise StudyAnalysisError(
-                f"[comparison] sources: {missing} are not map sources of {stimuli.path} "
-                f"(ANN sources: {sources})."
-            )
-        return list(wanted)
-    return sources
 
 
 def _ceilings(

@@ -13,7 +13,7 @@ from .config import StudyConfig
 if TYPE_CHECKING:
     import pandas as pd
 
-    from .pipeline import StudyRun
+    from ._run import StudyRun
 
 __all__ = ["write_study_report"]
 
@@ -169,7 +169,7 @@ def write_study_report(
     from stimuli import read_stimulus_set
 
     from ..report import ReportTable, Section, write_report
-    from .pipeline import HUMAN_PREFIX, SHARED_SOURCE, StudyAnalysisError
+    from ._run import HUMAN_PREFIX, SHARED_SOURCE, StudyAnalysisError
 
     folder = config.folder
     tables = dict(run.tables) if run is not None else _read_tables(folder)

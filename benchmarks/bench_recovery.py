@@ -29,7 +29,9 @@ simulated observers' gaze density (0.7 planted + 0.3 centre bias) smoothed by 1 
 tasks measure.
 
 The printout: one row per task and study size with the mean CC over images, its minimum,
-the split-half reliability and the trials (or fixations, or chain nodes) behind the maps;
+for the fixation tasks the CC with the density the simulated observers sample fixations
+from (``cc_gaze``: planted map and their centre bias, :func:`gaze_density`), the
+split-half reliability and the trials (or fixations, or chain nodes) behind the maps;
 then per task the least study size that reaches CC >= 0.9 (the issue's aim), or, when
 none does, what the largest study implies (:func:`needed`: the CC of a noiseless map by
 the correction for attenuation, and the study size that reaches the aim when that is
@@ -87,9 +89,28 @@ def build_set(out: Path, n_images: int, sigma_px: float = 8.0) -> Path:
     return path
 
 
+def gaze_density(planted: np.ndarray, px_per_deg: float) -> np.ndarray:
+    """What the simulated observers sample fixations from: planted map and centre bias.
+
+    ``(1 - c) planted / sum + c centre`` with the observer's defaults (``c`` =
+    ``center_bias``, the centre an isotropic Gaussian of ``center_bias_sigma_deg`` around
+    the image centre, truncated to the image): the density a fixation map can reach.
+    """
+    from eyetracking import SimulatedObserver
+
+    params = SimulatedObserver({"x": planted}).params
+    h, w = planted.shape
+    yy, xx = np.mgrid[:h, :w]
+    sd = params.center_bias_sigma_deg * px_per_deg
+    centre = np.exp(-((xx - (w - 1) / 2) ** 2 + (yy - (h - 1) / 2) ** 2) / (2 * sd**2))
+    c = params.center_bias
+    return (1 - c) * planted / planted.sum() + c * centre / centre.sum()
+
+
 def recovery(root: Path, set_path: Path, steps: list[int]) -> pd.DataFrame:
     """CC with the planted map per task and study size (first n participants)."""
     from analysis.human_maps import (
+        FIXATION_TASKS,
         HumanMapsError,
         MapSettings,
         estimate_human_maps,
@@ -109,6 +130,8 @@ def recovery(root: Path, set_path: Path, steps: list[int]) -> pd.DataFrame:
         )
     people = sorted(study.participants())
     settings = MapSettings()
+    frames = [t[["image_id", "px_per_deg_img"]] for t in study.trials.values()]
+    scale = pd.concat(frames).groupby("image_id")["px_per_deg_img"].median().to_dict()
     rows = []
     for task in MAP_TASKS:
         if task not in study.trials:
@@ -151,12 +174,18 @@ def recovery(root: Path, set_path: Path, steps: list[int]) -> pd.DataFrame:
                 for i, m in human.maps.items()
                 if np.ptp(m) > 0
             ]
+            gaze = [
+                float(cc(m, gaze_density(resample(truth[i], m.shape), scale[i])))
+                for i, m in human.maps.items()
+                if np.ptp(m) > 0 and task in FIXATION_TASKS
+            ]
             rows.append(
                 {
                     "task": task,
                     "participants": n,
                     "cc_planted": float(np.mean(scores)) if scores else np.nan,
                     "cc_min": float(np.min(scores)) if scores else np.nan,
+                    "cc_gaze": float(np.mean(gaze)) if gaze else np.nan,
                     "split_half_sb": _mean_reliability(reliability),
                     "n_data": int(sum(human.counts.values())),
                 }

@@ -62,17 +62,11 @@ MAP_TASKS = tuple(ESTIMATORS)
 
 def build_set(out: Path, n_images: int, sigma_px: float = 8.0) -> Path:
     """The demo's photographs with their planted map (smoothed by ``sigma_px``), as a set."""
-    from selectivity.demo import (
-        _LONG_SIDE_PX,
-        DEMO_IMAGES,
-        _load_photo,
-        _resize_long_side,
-        planted_saliency,
-    )
+    from selectivity.demo import demo_photographs, planted_saliency
     from stimuli import write_stimulus_set
 
-    ids = DEMO_IMAGES[:n_images]
-    images = {i: _resize_long_side(_load_photo(i), _LONG_SIDE_PX) for i in ids}
+    images = demo_photographs(n_images)
+    ids = tuple(images)
     path = out / "stimuli.h5"
     write_stimulus_set(
         path,

@@ -1,4 +1,4 @@
-"""``selectivity demo``: stimuli, simulated free viewing, fixation maps, ANN comparison."""
+"""``selectivity demo``: the whole simulated study: stimuli, every task, the analysis, a report."""
 
 from __future__ import annotations
 
@@ -10,11 +10,19 @@ from typing import Any
 
 import numpy as np
 
-from tasks.config import ExperimentConfig
-
 from .resample import resample
 
-__all__ = ["DEMO_IMAGES", "planted_saliency", "run_demo"]
+__all__ = [
+    "DEMO_IMAGES",
+    "DEMO_MASK_METHODS",
+    "DEMO_METHODS",
+    "DEMO_PARTICIPANT",
+    "DEMO_SECOND_MODEL",
+    "DEMO_TASK_SETTINGS",
+    "demo_photographs",
+    "planted_saliency",
+    "run_demo",
+]
 
 #: Photographs shipped inside scikit-image (no download), by stimulus id.
 DEMO_IMAGES = (
@@ -50,6 +58,13 @@ def _resize_long_side(image: np.ndarray, long_side: int) -> np.ndarray:
     scale = long_side / max(height, width)
     size = (round(height * scale), round(width * scale))
     return np.clip(np.rint(resample(image, size)), 0, 255).astype(np.uint8)
+
+
+def demo_photographs(n_images: int) -> dict[str, np.ndarray]:
+    """The first ``n_images`` of :data:`DEMO_IMAGES`, long side 320 px, RGB uint8 (H, W, 3)."""
+    if not 1 <= n_images <= len(DEMO_IMAGES):
+        raise ValueError(f"n_images must be 1-{len(DEMO_IMAGES)}, got {n_images}")
+    return {i: _resize_long_side(_load_photo(i), _LONG_SIDE_PX) for i in DEMO_IMAGES[:n_images]}
 
 
 def planted_saliency(image: np.ndarray, *, sigma_px: float = 8.0) -> np.ndarray:
@@ -260,8 +275,8 @@ def run_demo(
         loaded.append(_demo_model(DEMO_SECOND_MODEL, weights, seed=seed))
     out = Path(out)
     _prepare_output(out)
-    ids = DEMO_IMAGES[:n_images]
-    images = {i: _resize_long_side(_load_photo(i), _LONG_SIDE_PX) for i in ids}
+    images = demo_photographs(n_images)
+    ids = tuple(images)
     # The photographs as files too: configs/stimuli_build.toml builds a stimulus set from them.
     save_png(images, out / "photos")
     truth = {i: planted_saliency(images[i]) for i in ids}
@@ -326,29 +341,3 @@ def run_demo(
     print(f"[demo] finished in {time.perf_counter() - started:.0f} s")
     assert run.report is not None
     return run.report
-
-
-def _builtin_config() -> ExperimentConfig:
-    from tasks.config import (
-        DataConfig,
-        DisplayConfig,
-        FreeViewingConfig,
-        LabConfig,
-        ParticipantConfig,
-        TrackerConfig,
-    )
-
-    lab = LabConfig(
-        display=DisplayConfig(
-            resolution_px=(1024, 768),
-            width_cm=40.0,
-            fullscreen=False,
-            pace_flips=True,
-            check_timing=False,
-        ),
-        tracker=TrackerConfig(kind="simulated", sample_rate_hz=500),
-        participant=ParticipantConfig(kind="simulated"),
-        data=DataConfig(root=Path("data")),
-    )
-    task = FreeViewingConfig(fixation_duration_s=0.5, iti_s=0.3, seed=7)
-    return ExperimentConfig(task_name="free-viewing", task=task, lab=lab, path=Path("<builtin>"))

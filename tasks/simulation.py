@@ -93,12 +93,11 @@ def _run_participant(
     configs: list[tuple[str, ExperimentConfig[Any]]], participant: str, data_root: Path
 ) -> list[tuple[str, str, Path]]:
     """Run one participant's sessions in order (in a worker process)."""
+    from .registry import get_task
     from .runtime.loop import run_task
 
     done = []
     for name, config in configs:
-        from .registry import get_task
-
         folder = run_task(
             config,
             participant=participant,

@@ -72,8 +72,9 @@ class Study:
         trials that dropped a frame, mean catch-patch rating, flagged trials),
         ``excluded`` (bool) and ``reasons``.
     exclusions : DataFrame
-        What the rules removed, one row per session and rule (:data:`EXCLUSION_COLUMNS`):
-        trials and fixations it took out.
+        What the rules removed (:data:`EXCLUSION_COLUMNS`): the practice trials of each
+        session; each excluded session once, under its first reason (``sessions`` lists
+        every reason), with its trials and fixations; the other eye's fixations.
     image_shapes : dict of str to (int, int)
         ``(height, width)`` of each image of the stimulus set, native pixels.
     rules : ExclusionRules
@@ -220,7 +221,7 @@ def load_study(
         n_practice = int(practice.sum()) if practice is not None else 0
         if practice is not None and n_practice:
             trials = trials[~practice]
-            n_practice_fix = int(fixations["trial_id"].isin(trials["trial_id"]).__invert__().sum())
+            n_practice_fix = int((~fixations["trial_id"].isin(trials["trial_id"])).sum())
             fixations = fixations[fixations["trial_id"].isin(trials["trial_id"])]
             exclusion_rows.append(
                 {**keys, "rule": "practice", "n_trials": n_practice, "n_fixations": n_practice_fix}
@@ -238,10 +239,9 @@ def load_study(
                 "reasons": "; ".join(reasons),
             }
         )
-        if reasons:
-            exclusion_rows.extend(
-                {**keys, "rule": reason, "n_trials": len(trials), "n_fixations": len(fixations)}
-                for reason in reasons[:1]
+        if reasons:  # counted once, under its first reason (sessions.tsv lists them all)
+            exclusion_rows.append(
+                {**keys, "rule": reasons[0], "n_trials": len(trials), "n_fixations": len(fixations)}
             )
             continue
         trials = _with_scale(trials, info, shapes, folder)

@@ -348,15 +348,24 @@ def write_study_report(
             )
         )
     if "reverse_summary" in tables:
+        reverse = tables["reverse_summary"]
+        paragraphs = [
+            f"{config.reverse.model or 'The network'} sees each image masked by each "
+            "human map (kept above the map's median, the rest blended to black), with "
+            "its own map (correct) or another image's (incorrect); the score is the "
+            "inverse rank of the image's class."
+        ]
+        means = reverse[["mean_correct", "mean_incorrect"]].to_numpy(dtype=float)
+        if len(means) and np.allclose(means, 1.0):
+            paragraphs.append(
+                "Every masked image kept the network's class at rank 0, with either mask: "
+                "here the test cannot tell the masks apart (a randomly initialised network "
+                "often gives one class for every input)."
+            )
         sections.append(
             Section(
                 "Reverse test: the network recognising images masked by human maps",
-                paragraphs=[
-                    f"{config.reverse.model or 'The network'} sees each image masked by each "
-                    "human map (kept above the map's median, the rest blended to black), with "
-                    "its own map (correct) or another image's (incorrect); the score is the "
-                    "inverse rank of the image's class."
-                ],
+                paragraphs=paragraphs,
                 tables=[("Mean score per human map", tables["reverse_summary"])],
             )
         )

@@ -195,6 +195,11 @@ def simulate_study(
     else:
         import multiprocessing
 
+        # PsychoPy makes its user folders (~/.psychopy3/packages/...) on first import, with
+        # os.makedirs that fails when another process made one a moment before: make them
+        # here, once, before several participants import PsychoPy at the same time.
+        from psychopy import prefs  # noqa: F401
+
         context = multiprocessing.get_context("spawn")
         with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
             futures = {

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -447,4 +446,4 @@ def _warnings(stimuli: Any, tables: dict[str, pd.DataFrame]) -> list[str]:
     if sessions is not None and sessions["excluded"].astype(bool).any():
         n = int(sessions["excluded"].astype(bool).sum())
         alerts.append(f"{n} sessions were excluded (see Data and exclusions).")
-    return [a for a in alerts if not (isinstance(a, float) and math.isnan(a))]
+    return alerts

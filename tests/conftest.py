@@ -20,6 +20,25 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 if importlib.util.find_spec("triton") is not None:
     import triton  # noqa: F401
 
+# Property-based tests (hypothesis): the same examples on every run (a CI failure reproduces
+# here), no example database written into the checkout, no per-example deadline (shared
+# machines are noisy). A test asks for more or fewer examples with its own @settings.
+try:
+    from hypothesis import HealthCheck
+    from hypothesis import settings as _hypothesis_settings
+except ImportError:  # the dev extras are not installed: the property tests are skipped
+    pass
+else:
+    _hypothesis_settings.register_profile(
+        "selectivity",
+        derandomize=True,
+        database=None,
+        deadline=None,
+        max_examples=60,
+        suppress_health_check=[HealthCheck.too_slow],
+    )
+    _hypothesis_settings.load_profile("selectivity")
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED_DATA = REPO.parent / "shared" / "data"
 

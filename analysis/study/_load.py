@@ -186,8 +186,6 @@ def load_study(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from selectivity.tsv import read_table
-
     rules = rules if rules is not None else ExclusionRules()
     root = Path(root)
     if not root.is_dir():

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import logging
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path

@@ -196,8 +196,8 @@ def test_random_and_exact_kills_then_resume(
     assert info["status"] == "completed"
     assert _finished(trials_tsv)[: len(second)] == second
     trials = read_table(trials_tsv)
-    assert list(trials["trial_id"]) == [t["trial_id"] for t in info["schedule"]] == [1, 2, 3, 4,
-                                                                                       5, 6]  # fmt: skip
+    scheduled = [t["trial_id"] for t in info["schedule"]]
+    assert list(trials["trial_id"]) == scheduled == [1, 2, 3, 4, 5, 6]
     image = "image_a" if task == "similarity-rating" else "image_id"  # a pair's first image
     if image in info["schedule"][0]:  # a fixed schedule names its images in advance
         assert [t[image] for t in info["schedule"]] == list(trials[image])

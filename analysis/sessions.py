@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
     from eyetracking import Recording
 
-__all__ = ["FIXATION_COLUMNS", "Session", "SessionDataError", "load_session"]
+__all__ = ["FIXATION_COLUMNS", "Session", "SessionDataError", "load_session", "read_frames"]
 
 #: Columns of :attr:`Session.fixations`, in order.
 FIXATION_COLUMNS = (
@@ -181,6 +181,53 @@ def load_session(
         fixations=fixations.reset_index(drop=True),
         n_outside=outside,
     )
+
+
+def read_frames(folder: str | os.PathLike[str]) -> pd.DataFrame | None:
+    """``frames.tsv`` of a session folder, each finished trial's rows once; None without it.
+
+    A trial killed after its frame timing was written but before its
+    ``trials.tsv`` row is run again by ``--resume``, which appends its frames
+    again. Each resume records in ``session.json`` how many ``frames.tsv`` rows
+    the file had (``resumes[k].frames_rows``): these marks cut the file into the
+    runs that wrote it. A trial's rows are those of the last run that wrote any
+    for it (the attempt that wrote its ``trials.tsv`` row; a trial whose answer
+    a resume restored without showing it again, as serial reproduction does,
+    keeps the rows of the attempt that answered). Rows of a trial that
+    ``trials.tsv`` does not hold (an attempt in progress when the session ended)
+    are left out.
+
+    Parameters
+    ----------
+    folder : path-like
+        The session folder, holding ``frames.tsv``, ``trials.tsv`` and ``session.json``.
+
+    Returns
+    -------
+    DataFrame or None
+        The kept rows, in file order (columns of ``frames.tsv``; index from 0).
+    """
+    import pandas as pd
+
+    from selectivity.tsv import read_table
+
+    folder = Path(folder)
+    path = folder / "frames.tsv"
+    if not path.is_file():
+        return None
+    frames = read_table(path, finished_rows_only=True)
+    trials_path = folder / "trials.tsv"
+    if "trial_id" not in frames.columns or not trials_path.is_file():
+        return frames
+    trials = read_table(trials_path, as_text=True, finished_rows_only=True)
+    info_path = folder / "session.json"
+    info = json.loads(info_path.read_text(encoding="utf-8")) if info_path.is_file() else {}
+    marks = sorted(int(r["frames_rows"]) for r in info.get("resumes", []) if "frames_rows" in r)
+    run = np.searchsorted(np.asarray(marks, dtype=np.int64), np.arange(len(frames)), "right")
+    ids = pd.Series(frames["trial_id"].astype(str).to_numpy())
+    last_run = pd.Series(run).groupby(ids).transform("max").to_numpy()
+    keep = (run == last_run) & ids.isin(set(trials["trial_id"].astype(str))).to_numpy()
+    return frames[keep].reset_index(drop=True)
 
 
 def _read_trials(path: Path) -> pd.DataFrame:

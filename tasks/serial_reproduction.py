@@ -305,8 +305,10 @@ def practice_items(settings: SerialReproductionConfig, stimuli: Any) -> list[dic
 
 
 def _lost(error: Exception) -> SessionPaused:
-    print(f"selectivity: {error}. Every finished trial is saved; continue with --resume "
-          "once the database is back.", file=sys.stderr)  # fmt: skip
+    print(f"selectivity: {error}. Every finished trial is saved, and the head this trial held "
+          "is freed when its lease expires (or by the resume). Make the database reachable "
+          "again (the file in its place, the server running), then continue with --resume.",
+          file=sys.stderr)  # fmt: skip
     return SessionPaused(f"chain database lost: {error}")
 
 

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from ..sessions import FIXATION_COLUMNS, SessionDataError, load_session
+from ..sessions import FIXATION_COLUMNS, SessionDataError, load_session, read_frames
 from ._quality import QUALITY_COLUMNS, ExclusionRules, session_quality, session_reasons
 
 if TYPE_CHECKING:
@@ -186,8 +186,6 @@ def load_study(
     import pandas as pd
     from tqdm.auto import tqdm
 
-    from selectivity.tsv import read_table
-
     rules = rules if rules is not None else ExclusionRules()
     root = Path(root)
     if not root.is_dir():
@@ -226,8 +224,7 @@ def load_study(
             exclusion_rows.append(
                 {**keys, "rule": "practice", "n_trials": n_practice, "n_fixations": n_practice_fix}
             )
-        frames_path = folder / "frames.tsv"
-        frames = read_table(frames_path) if frames_path.is_file() else None
+        frames = read_frames(folder)
         quality = session_quality(task, info, trials, frames, recordings, n_practice)
         reasons = session_reasons(quality, participant, rules)
         quality_rows.append(

@@ -254,6 +254,25 @@ class Tracker(abc.ABC):
         """Tracker model and settings, for ``session.json``."""
         return {"kind": self.kind}
 
+    def recover_file(self, host_file: str, local: Path) -> Path:
+        """Bring the data file of an earlier, interrupted run to ``local`` (after :meth:`open`).
+
+        For a session killed before or while :meth:`close` copied its file: the
+        tracker still holds ``host_file``. A partial copy at ``local`` is moved
+        aside to ``<name>.partial-<n>`` first; nothing is overwritten.
+
+        Returns
+        -------
+        Path
+            The recovered file.
+
+        Raises
+        ------
+        RuntimeError
+            When the file cannot be brought (the message says where it is).
+        """
+        raise RuntimeError(f"The {self.kind} tracker cannot fetch {host_file} to {local}.")
+
     def start_trial(self, trial_id: int | str) -> None:
         """Send ``TRIALID <trial_id>`` (before :meth:`start_recording`)."""
         self.send_message(trialid_message(trial_id))
@@ -281,6 +300,19 @@ class Tracker(abc.ABC):
     def end_trial(self, code: int = 0) -> None:
         """Send ``TRIAL_RESULT <code>`` (after :meth:`stop_recording`)."""
         self.send_message(trial_result_message(code))
+
+
+def set_aside(path: Path) -> Path | None:
+    """Move ``path`` (a partial copy) to a free ``<name>.partial-<n>``; None when absent."""
+    import os
+
+    if not path.exists():
+        return None
+    n = 1
+    while (aside := path.with_name(f"{path.name}.partial-{n}")).exists():
+        n += 1
+    os.replace(path, aside)
+    return aside
 
 
 class NoTracker(Tracker):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import warnings
 from collections.abc import Callable
 from pathlib import Path
@@ -20,13 +21,14 @@ from ._eyelink_setup import (
     host_version,
     import_pylink,
     model_name,
+    receive_edf,
     receive_edf_retrying,
     setup_commands,
 )
 from ._fixation import check_fixation_options, fixation_result, wait_loop
 from ._host_text import calibration_values, drift_values, validation_accepted
 from ._observer import check_number
-from .base import Tracker, TrackerLinkLost
+from .base import Tracker, TrackerLinkLost, set_aside
 
 __all__ = ["MAX_MESSAGE_BYTES", "EyeLinkTracker"]
 
@@ -622,6 +624,20 @@ class EyeLinkTracker(Tracker):
         else:
             self.transfer_failure = failure
             logger.error("%s", failure["message"] if failure else "EDF transfer failed")
+
+    def recover_file(self, host_file: str, local: Path) -> Path:
+        """Copy an earlier run's EDF ``host_file`` from the Host PC to ``local`` (a partial
+        copy there is moved aside first; see :meth:`Tracker.recover_file`)."""
+        if self.dummy or self._el is None:
+            raise RuntimeError(
+                f"Cannot fetch {host_file}: the EyeLink tracker is not connected (or in dummy "
+                "mode). It is still on the Host PC."
+            )
+        set_aside(Path(local))
+        got = receive_edf(self._el, host_file, Path(local).parent)
+        if got != Path(local):
+            os.replace(got, local)
+        return Path(local)
 
     def _disconnect(self) -> None:
         el, self._el = self._el, None

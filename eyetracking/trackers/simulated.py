@@ -29,7 +29,7 @@ from ._gaze import (
     simulate_gaze,
 )
 from ._observer import SimulatedObserver, check_number, invalid_value
-from .base import Tracker, TrackerLinkLost
+from .base import Tracker, TrackerLinkLost, set_aside
 
 __all__ = [
     "CALIBRATION_TYPES",
@@ -644,6 +644,24 @@ class SimulatedTracker(Tracker):
             attempts=1,
             error="simulated transfer failure (SimulatedFaults.fail_transfer)",
             address=None,
+        )
+
+    def recover_file(self, host_file: str, local: Path) -> Path:
+        """The file of an earlier run: ``<local>.pending`` when it was withheld (a cut
+        or failed transfer; a partial ``local`` is moved aside), else ``local`` itself,
+        which the simulated tracker wrote as the session went (see :meth:`Tracker.recover_file`).
+        """
+        local = Path(local)
+        pending = local.with_name(local.name + ".pending")
+        if pending.exists():
+            set_aside(local)
+            os.replace(pending, local)
+            return local
+        if local.exists():
+            return local
+        raise RuntimeError(
+            f"The simulated tracker's file {local} (or {pending.name}) is not there: it was "
+            "moved or deleted."
         )
 
     def _local_files(self) -> list[Path]:

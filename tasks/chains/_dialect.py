@@ -121,6 +121,12 @@ class SqliteDialect(Dialect):
                     conn.execute("ROLLBACK")
                 raise
         except sqlite3.Error as error:
+            if "locked" in str(error) or "busy" in str(error):
+                raise ChainStoreLostError(
+                    f"The chain database {self.where} stayed locked by another process for "
+                    f"longer than {SQLITE_BUSY_S:g} s ({error}): close the program that holds "
+                    "it open"
+                ) from None
             raise ChainStoreLostError(f"The chain database {self.where} failed: {error}") from None
         finally:
             conn.close()

@@ -229,7 +229,16 @@ class Presenter:
             if target > now:
                 self._core.wait(target - now, hogCPUperiod=min(target - now, 0.002))
             self._target = target
-        stamp = self.win.flip()
+        try:
+            stamp = self.win.flip()
+        except BaseException:
+            # a call registered for this flip failed (the tracker's link lost on an onset
+            # message): PsychoPy keeps the calls queued, and the next flip (the message to the
+            # experimenter) would run them again; drop them
+            pending = getattr(self.win, "_toCall", None)
+            if isinstance(pending, list):
+                pending.clear()
+            raise
         if stamp is None:  # flip timestamps are off in some PsychoPy window setups
             stamp = self._core.getTime()
         self._last_flip = float(stamp)

@@ -154,6 +154,14 @@ def completed_trial_ids(path: Path) -> list[int]:
     return ids
 
 
+def _finished_rows(path: Path) -> int:
+    """Rows of a session TSV ended by a line end (a cut last line is no row)."""
+    if not path.exists():
+        return 0
+    with open(path, "rb") as f:
+        return max(0, f.read().count(b"\n") - 1)
+
+
 def _flatten(value: Any, prefix: str) -> dict[str, Any]:
     """Leaves of nested mappings as ``{"a.b.c": value}`` (lists are leaves)."""
     if isinstance(value, Mapping):
@@ -283,6 +291,9 @@ class Session:
                 {
                     "time": _now(),
                     "after_trials": len(self.done),
+                    # frames.tsv rows before this run: those of an unfinished trial among them
+                    # belong to an attempt that this run repeats (analysis.sessions.read_frames)
+                    "frames_rows": _finished_rows(self.folder / "frames.tsv"),
                     "previous_status": self.info["status"],
                     "config_file": info.get("config_file"),
                     "config": info.get("config"),

@@ -187,19 +187,61 @@ def open_session_tracker(
                 eye_data="none: the EyeLink tracker ran in pylink dummy mode, which writes "
                 "no EDF file"
             )
+        _recover_eye_files(session, tracker)
         # a file written as the session goes (the simulated ASC) is listed at once, so a killed
         # session still names it; EyeLink's EDF arrives from the Host PC when the tracker closes
         if session.eye_file and (session.folder / session.eye_file).exists():
             session.add_eye_files([session.folder / session.eye_file])
+        if session.eye_file:
+            # until close() has brought the file, session.json says where it is: a session
+            # killed before or during the transfer is resumed with it (_recover_eye_files)
+            host = tracker.settings().get("edf_file") or Path(session.eye_file).name
+            pending = [*session.info.get("eye_files_pending", [])]
+            session.update(
+                eye_files_pending=[*pending, {"file": session.eye_file, "host_file": host}]
+            )
         yield tracker
     finally:
         files = tracker.close()
         session.add_eye_files(files)
+        if session.eye_file and not getattr(tracker, "transfer_failure", None):
+            _settle_pending(session, session.eye_file)
         failure = getattr(tracker, "transfer_failure", None)
         if failure:
             # the data file stayed on the tracker: say where it is and how to fetch it
             session.update(eye_transfer_failure=dict(failure))
             print(f"selectivity: {failure.get('message', failure)}", file=sys.stderr)
+
+
+def _settle_pending(session: Session, eye_file: str) -> None:
+    """Drop ``eye_file`` from ``eye_files_pending`` in ``session.json``."""
+    pending = [p for p in session.info.get("eye_files_pending", []) if p["file"] != eye_file]
+    session.update(eye_files_pending=pending)
+
+
+def _recover_eye_files(session: Session, tracker: Tracker) -> None:
+    """On a resume, bring the tracker files that an interrupted run left on the tracker.
+
+    A run killed before or during :meth:`Tracker.close` left its file listed in
+    ``eye_files_pending``; the tracker (now connected) fetches it, a partial copy
+    being moved aside. A file that still cannot be fetched stays listed there and
+    the experimenter is told where it is.
+    """
+    for entry in list(session.info.get("eye_files_pending", [])):
+        local = session.folder / entry["file"]
+        try:
+            path = tracker.recover_file(entry["host_file"], local)
+        except (RuntimeError, OSError) as error:
+            print(f"selectivity: the tracker file {entry['file']} of an interrupted run was not "
+                  f"recovered: {error} It stays listed in {session.json_path} under "
+                  "eye_files_pending (host_file: where the tracker keeps it).",
+                  file=sys.stderr)  # fmt: skip
+            continue
+        session.add_eye_files([path])
+        session.update(
+            eye_files_recovered=[*session.info.get("eye_files_recovered", []), dict(entry)]
+        )
+        _settle_pending(session, entry["file"])
 
 
 def simulated_observer(stimulus_set: Any, *, ids: Sequence[str]) -> Any:

@@ -291,6 +291,67 @@ def test_lost_database_pauses_the_session_and_resume_completes_it(
 
 
 @pytest.mark.window
+def test_database_locked_past_the_timeout_pauses_and_resume_completes(
+    fast_config: Callable[..., ExperimentConfig],
+    search_stimulus_set: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Fault: another process takes the SQLite file's exclusive lock after trial 2 and holds
+    it past the busy timeout (shortened to 0.5 s here). Catches: a session that hangs, crashes
+    or loses a trial instead of ending ``paused`` with a message naming the database and what
+    to do; a head left claimed for ever; a resume (once the lock is gone) that loses or
+    doubles a node."""
+    import tasks.chains._dialect as dialect
+
+    monkeypatch.setattr(dialect, "SQLITE_BUSY_S", 0.5)
+    config = fast_config(search_stimulus_set, name=CONFIG, trials=4, click_timeout_s=3.0, **FAST)
+    data = tmp_path / "data"
+    db = data / SQLITE_NAME
+    trials_tsv = data / "sub-01" / "ses-1" / "serial-reproduction" / "trials.tsv"
+    hold = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1], isolation_level=None); "
+        "c.execute('BEGIN EXCLUSIVE'); print('locked', flush=True); sys.stdin.read()"
+    )
+    holder: list[subprocess.Popen[str]] = []
+
+    def lock() -> None:
+        deadline = time.monotonic() + 120
+        while _rows(trials_tsv) < 2 and time.monotonic() < deadline:
+            time.sleep(0.005)
+        proc = subprocess.Popen([sys.executable, "-c", hold, str(db)], stdin=subprocess.PIPE,
+                                stdout=subprocess.PIPE, text=True)  # fmt: skip
+        holder.append(proc)
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "locked"
+
+    locker = threading.Thread(target=lock, daemon=True)
+    locker.start()
+    try:
+        with pytest.warns(UserWarning, match="freed when their leases expire"):
+            folder = run(config, participant="01", data_root=data, windowed=True)
+        locker.join()
+        info = json.loads((folder / "session.json").read_text())
+        assert info["status"] == "paused" and "locked by another process" in info["paused_because"]
+        err = capsys.readouterr().err
+        assert str(db) in err and "continue with --resume" in err
+        assert 2 <= len(pd.read_csv(trials_tsv, sep="\t")) < 4
+    finally:
+        for proc in holder:  # the other program lets go of the file
+            proc.communicate("", timeout=30)
+    run(config, participant="01", data_root=data, windowed=True, resume=True)
+    trials = pd.read_csv(trials_tsv, sep="\t")
+    assert list(trials["trial_id"]) == [1, 2, 3, 4]
+    assert json.loads((folder / "session.json").read_text())["status"] == "completed"
+    store = open_chain_store("", data_root=data, study="simulated", lease_s=1)
+    nodes = store.nodes()
+    assert sorted(n["trial_id"] for n in nodes) == [1, 2, 3, 4]  # each once, none lost
+    assert len({(n["chain_id"], n["generation"]) for n in nodes}) == 4
+    assert all(c["lease_token"] is None for c in store.chains())  # no head left claimed
+    assert all(c["outcome"] is not None for c in store.claims())
+
+
+@pytest.mark.window
 def test_lab_config_runs_with_eyelink_in_dummy_mode(
     fast_config: Callable[..., ExperimentConfig],
     search_stimulus_set: Path,

@@ -113,8 +113,9 @@ def read_asc(
     **Speed.** The file is read in chunks of a few MB. Lines are sorted by
     their first bytes with NumPy; sample lines are parsed per chunk and
     recording layout by pandas' C parser (the other lines turned into
-    comments), end-of-event lines likewise; only messages and the few
-    remaining lines are handled one by one.
+    comments), end-of-event lines likewise; messages are split into time,
+    offset and text by Arrow (the usual forms; Python for the rest); only the
+    few remaining lines are handled one by one.
 
     **Trials.** Each sample, event (by its start) and message (by its event
     time) gets the ``trial_id`` of the trial whose ``[start, end]`` interval

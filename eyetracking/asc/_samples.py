@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ._blocks import Layout, _Block, _Problems, decide_layout
+from ._blocks import Layout, _Block, _is_number, _Problems, decide_layout
 
 __all__: list[str] = []
 
@@ -124,6 +124,9 @@ class SampleParser:
         self.capacity = max(int(capacity), 1024)
         self.n = 0
         self.columns: dict[str, np.ndarray] = {}
+        #: Layouts decided so far, by what decides them (eyes, SAMPLES line, which tokens of
+        #: the first sample line are numbers): files repeat a few kinds of blocks many times.
+        self._layouts: dict[tuple[object, ...], Layout] = {}
 
     def _column(self, name: str) -> np.ndarray:
         column = self.columns.get(name)
@@ -163,7 +166,13 @@ class SampleParser:
             if block.layout is None:
                 i = int(idx[k])
                 tokens = bytes(arr[starts[i] : ends[i]]).decode("latin-1").split()
-                block.layout = decide_layout(block, tokens, i + base + 1)
+                key = (block.eyes, *block.samples_spec, "", *map(_is_number, tokens))
+                layout = self._layouts.get(key)
+                if layout is None:
+                    layout = decide_layout(block, tokens, i + base + 1)
+                    if not block.layout_note:  # a note names its block: decide again next time
+                        self._layouts[key] = layout
+                block.layout = layout
         in_chunk = [blocks[b] for b in dict.fromkeys(owner[firsts].tolist())]
         groups = []
         for layout in dict.fromkeys(b.layout for b in in_chunk):

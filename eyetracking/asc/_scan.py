@@ -266,18 +266,26 @@ class _State:
         msg_first: int,
         base: int,
     ) -> None:
-        previous = -2
-        for i in np.flatnonzero(kind == _OTHER).tolist():
-            if i != previous + 1:
-                # The line before is one handled in bulk: only a MSG line opens a message.
-                before = kind[i - 1] if i else None
-                if before == _MSG:
-                    self.open_message = msg_first + int(np.searchsorted(msg_idx, i - 1))
-                elif before is not None:
-                    self.open_message = None
-            previous = i
-            line = _decode(data[starts[i] : ends[i]], self.encoding, base + i + 1).rstrip("\r")
-            self._line(line, base + i + 1)
+        idx = np.flatnonzero(kind == _OTHER)
+        if not len(idx):
+            return
+        lines = _decode_lines(_gather(data, starts, ends, idx), self.encoding, idx + base + 1)
+        # Where a run of these lines follows a line handled in bulk, only a MSG line
+        # before it opens a message (for continuation lines).
+        after_bulk = np.r_[True, np.diff(idx) != 1] & (idx > 0)
+        before = kind[np.maximum(idx - 1, 0)]
+        opened = msg_first + np.searchsorted(msg_idx, idx - 1)
+        for i, line, bulk, kind_before, message in zip(
+            idx.tolist(),
+            lines,
+            after_bulk.tolist(),
+            before.tolist(),
+            opened.tolist(),
+            strict=True,
+        ):
+            if bulk:
+                self.open_message = message if kind_before == _MSG else None
+            self._line(line.rstrip("\r"), base + i + 1)
 
     def _line(self, line: str, lineno: int) -> None:
         scan, problems = self.scan, self.scan.problems

@@ -17,9 +17,10 @@ __all__: list[str] = []
 # offset and places the event at ``time - offset`` (SR Research support forum,
 # "How can I take advantage of the timing offset in sending messages?").
 _MSG_WITH_OFFSET = re.compile(
-    r"(?P<time>[-+]?\d+(?:\.\d*)?)(?:\s(?P<offset>[-+]?\d+)(?=\s))?(?:\s(?P<text>.*))?\Z", re.S
+    r"(?P<time>[-+]?[0-9]+(?:\.[0-9]*)?)(?:\s(?P<offset>[-+]?[0-9]+)(?=\s))?(?:\s(?P<text>.*))?\Z",
+    re.S,
 )
-_MSG_NO_OFFSET = re.compile(r"(?P<time>[-+]?\d+(?:\.\d*)?)()(?:\s(?P<text>.*))?\Z", re.S)
+_MSG_NO_OFFSET = re.compile(r"(?P<time>[-+]?[0-9]+(?:\.[0-9]*)?)()(?:\s(?P<text>.*))?\Z", re.S)
 _LOST = re.compile(r"ERROR\s+(?P<what>\w+)\s+LOST\s+(?P<count>\d+)")
 
 #: Columns of each end-of-event line after the eye letter (EyeLink manual,
@@ -54,7 +55,7 @@ _HOST_VERSION = re.compile(r"\bv(\d+\.\d+)")
 
 def _is_time(token: str) -> bool:
     whole, _, fraction = token.partition(".")
-    return whole.isascii() and whole.isdigit() and (not fraction or fraction.isdigit())
+    return token.isascii() and whole.isdigit() and (not fraction or fraction.isdigit())
 
 
 def _is_int(token: str) -> bool:
@@ -79,6 +80,61 @@ def _split_message(raw: str, pattern: re.Pattern[str], offsets: bool) -> tuple[s
     return None if found is None else found.groups()
 
 
+#: From this many messages on, the usual forms are split by Arrow rather than in Python.
+_FEW_MESSAGES = 1000
+# The forms that :func:`_split_message` handles with string operations, for Arrow's RE2
+# (ASCII digits; a text that starts like a number, a sign or a non-ASCII character is left
+# to Python, whose ``str.isdigit`` and regular expressions decide it).
+_ARROW_TIME = r"(?s)\A(?P<time>[0-9]+(?:\.[0-9]+)?) (?P<rest>.*)\z"
+_ARROW_OFFSET = r"(?s)\A(?P<offset>-?[0-9]+) (?P<text>.*)\z"
+_ARROW_NUMBERISH = r"\A[-+0-9\x{80}-\x{10ffff}]"
+
+
+def _split_python(
+    raws: list[str], pattern: re.Pattern[str], offsets: bool
+) -> tuple[np.ndarray, np.ndarray, list[str | None]]:
+    """Time, offset (NaN: none) and text (None: no time stamp) of each message, in Python."""
+    found = [_split_message(raw, pattern, offsets) for raw in raws]
+    time_raw = np.array([g[0] if g else "nan" for g in found], dtype=np.float64)
+    offset = np.array([(g[1] or "nan") if g else "nan" for g in found], dtype=np.float64)
+    return time_raw, offset, [(g[2] or "") if g else None for g in found]
+
+
+def _split_arrow(
+    raws: list[str], pattern: re.Pattern[str], offsets: bool
+) -> tuple[np.ndarray, np.ndarray, list[str | None], Any]:
+    """As :func:`_split_python`, the usual forms in Arrow; also the texts as an Arrow array
+    (None when some message needed Python)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    array = pa.array(raws, type=pa.string())
+    head = pc.extract_regex(array, _ARROW_TIME)
+    fast = head.is_valid()
+    rest = pc.struct_field(head, "rest")
+    text = rest
+    offset = pa.nulls(len(raws), pa.string())
+    if offsets:
+        tail = pc.extract_regex(rest, _ARROW_OFFSET)
+        has_offset = tail.is_valid()
+        numberish = pc.fill_null(pc.match_substring_regex(rest, _ARROW_NUMBERISH), False)
+        fast = pc.and_(fast, pc.or_(pc.invert(numberish), has_offset))
+        text = pc.if_else(has_offset, pc.struct_field(tail, "text"), rest)
+        offset = pc.if_else(has_offset, pc.struct_field(tail, "offset"), offset)
+    fast_np = fast.to_numpy(zero_copy_only=False)
+    time_raw = pc.cast(pc.struct_field(head, "time"), pa.float64()).to_numpy(zero_copy_only=False)
+    offset_np = pc.cast(offset, pa.float64()).to_numpy(zero_copy_only=False)
+    texts: list[str | None] = text.to_pylist()
+    slow = np.flatnonzero(~fast_np)
+    if not len(slow):
+        return time_raw, offset_np, texts, text
+    s_time, s_offset, s_texts = _split_python([raws[k] for k in slow], pattern, offsets)
+    time_raw[slow], offset_np[slow] = s_time, s_offset
+    for k, t in zip(slow.tolist(), s_texts, strict=True):
+        texts[k] = t
+    return time_raw, offset_np, texts, None
+
+
 def messages_table(scan: _Scan, *, offsets: bool) -> tuple[pd.DataFrame, list[str]]:
     """``time``, ``time_raw``, ``offset``, ``text`` and (internal) ``lineno`` of every MSG line.
 
@@ -86,23 +142,29 @@ def messages_table(scan: _Scan, *, offsets: bool) -> tuple[pd.DataFrame, list[st
     """
     pattern = _MSG_WITH_OFFSET if offsets else _MSG_NO_OFFSET
     linenos = np.frombuffer(scan.msg_linenos, dtype=np.int64).copy()
-    found = [_split_message(raw, pattern, offsets) for raw in scan.msg_raw]
-    if not all(found):
-        for k in [k for k, m in enumerate(found) if m is None]:
+    arrow_texts = None
+    if len(scan.msg_raw) >= _FEW_MESSAGES and pd.StringDtype().storage == "pyarrow":
+        time_raw, offset, found, arrow_texts = _split_arrow(scan.msg_raw, pattern, offsets)
+    else:
+        time_raw, offset, found = _split_python(scan.msg_raw, pattern, offsets)
+    texts: list[str]
+    if any(t is None for t in found):
+        missing = [k for k, t in enumerate(found) if t is None]
+        for k in missing:
             line = "MSG\t" + scan.msg_raw[k]
             scan.problems.add(int(linenos[k]), line, "MSG without a valid time stamp")
-        keep = np.array([m is not None for m in found], dtype=bool)
-        linenos = linenos[keep]
-    groups = [m for m in found if m is not None]
-    time_raw = np.array([g[0] for g in groups], dtype=np.float64)
-    offset = np.array([g[1] or "nan" for g in groups], dtype=np.float64)
-    texts = [g[2] or "" for g in groups]
+        keep = np.ones(len(found), dtype=bool)
+        keep[missing] = False
+        linenos, time_raw, offset = linenos[keep], time_raw[keep], offset[keep]
+        texts = [t for t in found if t is not None]
+    else:
+        texts = found  # type: ignore[assignment]
     table = pd.DataFrame(
         {
             "time": time_raw - np.nan_to_num(offset, nan=0.0),
             "time_raw": time_raw,
             "offset": offset,
-            "text": pd.array(texts, dtype="string"),
+            "text": pd.array(texts if arrow_texts is None else arrow_texts, dtype="string"),
             "lineno": np.asarray(linenos, dtype=np.int64),
         }
     )

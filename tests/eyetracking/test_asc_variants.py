@@ -349,3 +349,98 @@ def _samples_and_first_sample_lines(path: Path) -> list[tuple[int, int]]:
             out.append((pending, number))
             pending = None
     return out
+
+
+class _NoCache(dict):
+    """A layout cache that keeps nothing: every block decides its layout itself."""
+
+    def __setitem__(self, key, value) -> None:
+        pass
+
+
+def _line_by_line(monkeypatch) -> None:
+    """Switch off every bulk path of the reader: messages split and events parsed in
+    Python, sample lines parsed one by one, prefix searches in Python, no layout cache."""
+    import eyetracking.asc._samples as samples_module
+    import eyetracking.asc._tables as tables
+
+    def refuse(*args, **kwargs):
+        raise ValueError("line by line")
+
+    init = samples_module.SampleParser.__init__
+
+    def no_cache(self, *args, **kwargs) -> None:
+        init(self, *args, **kwargs)
+        self._layouts = _NoCache()
+
+    monkeypatch.setattr(tables, "_FEW_MESSAGES", 10**9)
+    monkeypatch.setattr(tables, "_FEW_EVENTS", 10**9)
+    monkeypatch.setattr(asc_module, "_VECTOR_MIN", 10**9)
+    monkeypatch.setattr(samples_module, "_parse_fast", refuse)
+    monkeypatch.setattr(samples_module.SampleParser, "__init__", no_cache)
+
+
+def _all_bulk(monkeypatch) -> None:
+    """Every bulk path on, however few the lines (Arrow messages, pandas events)."""
+    import eyetracking.asc._tables as tables
+
+    monkeypatch.setattr(tables, "_FEW_MESSAGES", 0)
+    monkeypatch.setattr(tables, "_FEW_EVENTS", 0)
+    monkeypatch.setattr(asc_module, "_VECTOR_MIN", 0)
+
+
+def _read_all(path: Path, **kwargs):
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        rec = read_asc(path, **kwargs)
+    return rec, [str(w.message) for w in caught]
+
+
+def _same_recordings(a, b) -> None:
+    (rec_a, notes_a), (rec_b, notes_b) = a, b
+    assert notes_a == notes_b
+    for table in (*TABLES, "calibrations", "validations", "validation_points", "drift_checks"):
+        pd.testing.assert_frame_equal(getattr(rec_a, table), getattr(rec_b, table), obj=table)
+    for name in ("display_size_px", "sample_rate_hz", "eyes", "lost", "header", "tracker_model"):
+        assert getattr(rec_a, name) == getattr(rec_b, name), name
+
+
+def _repeated(data: bytes, copies: int = 12) -> bytes:
+    """The file's trials written ``copies`` times (enough lines for every bulk path)."""
+    first = data.rindex(b"\n", 0, data.index(b"TRIALID")) + 1
+    return data[:first] + data[first:] * copies
+
+
+_VARIANTS = {
+    "as-is": lambda d: d,
+    "repeated-crlf": lambda d: _repeated(d).replace(b"\n", b"\r\n"),
+    "missing-and-garbled": lambda d: re.sub(
+        rb"(?m)^(\d+7)\t", rb"\1x\t", re.sub(rb"(?m)^(\d+[05])\t *[-\d.]+", rb"\1\t   .", d)
+    ),
+    "space-separated": lambda d: _rewrite_samples(d, lambda f, k: ["   ".join(f)]),
+}
+
+
+@pytest.mark.parametrize("edit", _VARIANTS.values(), ids=_VARIANTS.keys())
+def test_bulk_paths_read_like_line_by_line(eyelink_dir, tmp_path, monkeypatch, edit):
+    """Every real file, and variants of it, read the same with the bulk paths (pandas'
+    and Arrow's parsers, the layout cache) as line by line in Python (catches a fast
+    path that differs from the careful one in any value, dtype, row or warning)."""
+    paths = []
+    for k, name in enumerate(sorted(eyelink_dir.glob("*/*.asc"))):
+        paths.append(tmp_path / f"{k}_{name.name}")
+        paths[-1].write_bytes(edit(name.read_bytes()))
+    with monkeypatch.context() as patch:
+        _all_bulk(patch)
+        bulk = [_read_all(path) for path in paths]
+    with monkeypatch.context() as patch:
+        _line_by_line(patch)
+        careful = [_read_all(path) for path in paths]
+    for path, a, b in zip(paths, bulk, careful, strict=True):
+        try:
+            _same_recordings(a, b)
+        except AssertionError as err:
+            raise AssertionError(f"{path.name}: {err}") from None
+    default = [_read_all(path) for path in paths]
+    for a, b in zip(default, careful, strict=True):
+        _same_recordings(a, b)

@@ -326,3 +326,26 @@ def test_real_eyelink_recordings_round_trip(
     # first sample
     starts = expected.trials["start"].to_numpy()
     np.testing.assert_allclose(events["onset"], (starts - expected.samples["time"].min()) / 1000.0)
+
+
+def test_an_unreadable_edf_is_named(tmp_path: Path, stimulus_set: Path) -> None:
+    """An EDF eye file goes through read_edf; when it cannot be read (here: a corrupt file;
+    without edf2asc or eyelinkio: read_edf's error saying what to install) the export stops
+    with a message naming the session folder and the file."""
+    folder = _session(
+        tmp_path / "data",
+        "01",
+        "1",
+        "free-viewing",
+        _TRIALS,
+        eye_files=(),
+        stimulus_set=stimulus_set,
+    )
+    (folder / "eye" / "01s1.edf").write_bytes(b"SR_RESEARCH_1000FILE" + bytes(200))
+    info = json.loads((folder / "session.json").read_text())
+    info |= {"eye_files": ["eye/01s1.edf"], "tracker": {"kind": "eyelink"}}
+    (folder / "session.json").write_text(json.dumps(info))
+    with pytest.raises(
+        BidsExportError, match=r"free-viewing: cannot read the eye file eye/01s1\.edf"
+    ):
+        export_bids(tmp_path / "data", tmp_path / "out")

@@ -7,7 +7,7 @@ pandas and Matplotlib load only when a function needs them.
 
 from __future__ import annotations
 
-from . import baselines, ceilings, human_maps, metrics, recognition
+from . import baselines, bids, ceilings, human_maps, metrics, recognition
 from .ais import (
     AISResult,
     AISRun,
@@ -72,6 +72,7 @@ __all__ = [
     "alignment_importance",
     "ann_source_factors",
     "baselines",
+    "bids",
     "ceilings",
     "compare_maps",
     "dprime",

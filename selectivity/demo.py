@@ -205,6 +205,20 @@ DEMO_MASK_METHODS = ("guided_backprop", "gradcam")
 DEMO_PARTICIPANT = {"rt_median_s": 0.5, "continue_s": 0.2}
 
 
+def _bids(out: Path) -> None:
+    """The demo's sessions as a BIDS dataset (``<out>/bids``), checked by the validator if any."""
+    from analysis.bids import export_bids, validate_bids, validator_program
+
+    export = export_bids(out / "data", out / "bids", authors=("selectivity demo",))
+    print(f"[demo] BIDS dataset ({len(export.sessions)} sessions): {export.root}", flush=True)
+    if validator_program() is None:
+        print("[demo] BIDS validator not installed (bids-validator-deno, dev extra): not checked")
+        return
+    report = validate_bids(export.root)
+    verdict = "accepted it" if report.valid else "REJECTED it"
+    print(f"[demo] BIDS validator {report.validator_version} {verdict}: {report.summary()}")
+
+
 def run_demo(
     *,
     out: Path,
@@ -224,7 +238,9 @@ def run_demo(
     windows, the simulated EyeLink tracker writing ASC files), then the study analysis
     (:func:`analysis.study.run_study`: the human maps into the stimulus set as
     ``human/<task>`` and ``human/shared``, the comparison with ceilings, masked
-    recognition, the reverse test, AIS) and its report.
+    recognition, the reverse test, AIS) and its report. The sessions are also exported
+    as a BIDS dataset with eye tracking (``<out>/bids``, :func:`analysis.bids.export_bids`),
+    and the BIDS validator's verdict is printed when it is installed.
 
     Parameters
     ----------
@@ -338,6 +354,7 @@ def run_demo(
         seed=seed,
     )
     run = run_study(config, log=lambda line: print(f"[demo] {line}", flush=True))
+    _bids(out)
     print(f"[demo] finished in {time.perf_counter() - started:.0f} s")
     assert run.report is not None
     return run.report

@@ -145,8 +145,12 @@ def write_table(
     path: str | os.PathLike[str],
     *,
     columns: Sequence[str] | None = None,
+    header: bool = True,
 ) -> Path:
     """Write a whole table as TSV (replacing ``path``).
+
+    A ``path`` ending in ``.gz`` is written gzip-compressed, with neither a time stamp nor
+    a file name in the gzip header (the same table gives the same bytes).
 
     Parameters
     ----------
@@ -158,6 +162,10 @@ def write_table(
     columns : sequence of str, optional
         Columns, in order. For rows, the default is the keys of the first row
         (an empty table then needs ``columns``); for a DataFrame, its columns.
+    header : bool
+        Write the header line of column names (default). BIDS ``.tsv.gz`` files
+        (physiological recordings) have none: their columns are named in the JSON
+        sidecar.
 
     Returns
     -------
@@ -179,8 +187,17 @@ def write_table(
         rows = list(table)
         names = list(columns) if columns is not None else list(rows[0]) if rows else []
         body = [_line(format_value(v) for v in _ordered(row, names, path)) for row in rows]
-    text = _line(escape(n) for n in names) + "".join(body)
-    path.write_text(text, encoding="utf-8", newline="\n")
+    text = (_line(escape(n) for n in names) if header else "") + "".join(body)
+    if path.name.endswith(".gz"):
+        import gzip
+
+        with (
+            open(path, "wb") as raw,
+            gzip.GzipFile(filename="", fileobj=raw, mode="wb", mtime=0) as f,
+        ):
+            f.write(text.encode("utf-8"))
+    else:
+        path.write_text(text, encoding="utf-8", newline="\n")
     return path
 
 
@@ -283,6 +300,7 @@ def read_table(
     dtypes: Mapping[str, str] | None = None,
     as_text: bool = False,
     finished_rows_only: bool = False,
+    columns: Sequence[str] | None = None,
 ) -> pd.DataFrame:
     """Read a TSV file of this format (or of the project's earlier versions) as a DataFrame.
 
@@ -299,6 +317,10 @@ def read_table(
     finished_rows_only : bool
         Ignore a last line without a line end (a row cut short by a crash, in
         a file written by :class:`TsvRowWriter`) instead of raising.
+    columns : sequence of str, optional
+        The column names of a file without a header line (BIDS ``.tsv.gz``: the
+        names are in its JSON sidecar); every line is then a row. A ``path`` ending
+        in ``.gz`` is read gzip-compressed.
 
     Returns
     -------
@@ -317,16 +339,26 @@ def read_table(
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"TSV file not found: {path}")
-    text = path.read_text(encoding="utf-8")
+    if path.name.endswith(".gz"):
+        import gzip
+
+        with gzip.open(path, "rb") as f:
+            text = f.read().decode("utf-8")
+    else:
+        text = path.read_text(encoding="utf-8")
     lines = text.split("\n")
     if lines[-1] == "" or (finished_rows_only and len(lines) > 1):
         lines.pop()
     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
-    if not lines:
+    if columns is not None:
+        header, first = [str(c) for c in columns], 1
+    elif not lines:
         raise ValueError(f"{path} is empty; expected a header line of column names.")
-    header = [unescape(name) for name in lines[0].split("\t")]
-    rows = [line.split("\t") for line in lines[1:]]
-    for number, row in enumerate(rows, start=2):
+    else:
+        header, first = [unescape(name) for name in lines[0].split("\t")], 2
+        lines = lines[1:]
+    rows = [line.split("\t") for line in lines]
+    for number, row in enumerate(rows, start=first):
         if len(row) != len(header):
             raise ValueError(
                 f"{path}, line {number}: expected {len(header)} tab-separated values, "

@@ -86,3 +86,27 @@ def _exit_before_psychtoolbox_finalizes() -> None:
 
 
 atexit.register(_exit_before_psychtoolbox_finalizes)
+
+
+@pytest.fixture(scope="session")
+def bids_validator():  # type: ignore[no-untyped-def]
+    """A check that runs the official BIDS validator on a dataset and asserts no error.
+
+    The warnings that remain are printed (``pytest -s`` or a failure shows them). The
+    test is skipped only when ``bids-validator-deno`` is not installed (dev extra).
+    """
+    from analysis.bids import validate_bids, validator_program
+
+    if validator_program() is None:
+        pytest.skip("the BIDS validator (bids-validator-deno, dev extra) is not installed")
+
+    def check(dataset: Path):  # type: ignore[no-untyped-def]
+        report = validate_bids(dataset)
+        print(f"BIDS validator {report.validator_version}: {report.summary()}")
+        assert report.valid, [
+            (i.get("code"), i.get("subCode"), i.get("location"), i.get("issueMessage"))
+            for i in report.errors[:10]
+        ]
+        return report
+
+    return check

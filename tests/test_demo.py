@@ -47,8 +47,10 @@ def test_a_missing_weights_file_is_refused(tmp_path: Path) -> None:
 @pytest.mark.window
 @pytest.mark.filterwarnings("ignore:Model '.*' has randomly initialised")
 @pytest.mark.filterwarnings("ignore::UserWarning")
-def test_run_demo(tmp_path: Path) -> None:
-    """The demo's wiring, on two images and two tasks: the set, the sessions, the analysis."""
+def test_run_demo(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's wiring, on two images and two tasks: the set, the sessions, the analysis,
+    the BIDS export (and the validator's verdict when it is installed)."""
+    from analysis.bids import validator_program
     from stimuli import read_stimulus_set
 
     out = tmp_path / "demo"
@@ -90,3 +92,7 @@ def test_run_demo(tmp_path: Path) -> None:
     comparison = pd.read_csv(out / "analysis" / "comparison.tsv", sep="\t")
     assert set(comparison["source"]) == set(ann) and set(comparison["measure"]) == {"free-viewing"}
     assert (out / "analysis" / "reverse.tsv").is_file()
+    assert len(list((out / "bids").glob("sub-sim0*/ses-1/beh/*_events.tsv"))) == 4
+    printed = capsys.readouterr().out
+    if validator_program() is not None:
+        assert "BIDS validator" in printed and "accepted it: 0 errors" in printed, printed

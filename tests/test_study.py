@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -267,3 +268,34 @@ def test_the_maps_recover_the_planted_half(study_run: tuple) -> None:
         contrast = _contrast(task, human, run.study.trials[task])
         threshold = 0.0 if task == "serial-reproduction" else 3.0 / math.sqrt(n)
         assert contrast > threshold, (task, contrast, threshold, n)
+
+
+@pytest.mark.slow
+@pytest.mark.window
+def test_the_study_exports_to_bids_that_validates(
+    study_run: tuple,
+    tmp_path: Path,
+    bids_validator,  # type: ignore[no-untyped-def]
+) -> None:
+    """The "Done when" of issue 14: the sessions of a simulated study of every task (the
+    same simulate_study path as `make demo`) export to a BIDS dataset the official
+    validator accepts with no error; each session gives its events, and the tracked
+    ones (every simulated task) a physio and physioevents file of the simulated eye that
+    says it was simulated."""
+    import json
+
+    from analysis.bids import export_bids
+
+    config, run = study_run
+    out = tmp_path / "bids"
+    export = export_bids(config.data.root, out, authors=("selectivity tests",))
+    bids_validator(out)
+    assert len(export.sessions) == len(run.tables["sessions"])
+    events = sorted(out.glob("sub-*/ses-*/beh/*_events.tsv"))
+    physio = sorted(out.glob("sub-*/ses-*/beh/*_recording-eye1_physio.json"))
+    assert len(events) == len(physio) == len(export.sessions)
+    labels = {p.name.split("_task-")[1].split("_")[0] for p in events}
+    assert labels == {t.replace("-", "") for t in export.task_labels}
+    sidecar = json.loads(physio[0].read_text(encoding="utf-8"))
+    assert "simulated" in sidecar["Manufacturer"] and "SR Research" not in sidecar["Manufacturer"]
+    assert (out / "README").read_text(encoding="utf-8").count("SIMULATED DATA") == 1

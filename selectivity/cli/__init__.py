@@ -1,4 +1,4 @@
-"""The ``selectivity`` command: ``demo`` and ``run <task>``."""
+"""The ``selectivity`` command: ``demo``, ``run <task>``, ``stimuli``, ``analyze``, ``export``."""
 
 from __future__ import annotations
 
@@ -18,6 +18,8 @@ networks attend to. Subcommands:
   run      run a task in the lab (or simulated), e.g. `selectivity run free-viewing`
   stimuli  compute ANN attribution maps and build stimulus sets from image folders
   analyze  offline analyses, e.g. `selectivity analyze ais CONFIG`
+  export   hand the sessions on: `selectivity export bids DATA_ROOT OUT` (BIDS with
+           eye tracking)
 """
 
 
@@ -136,10 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--windowed", action="store_true", help="open a window instead of fullscreen (development)"
     )
-    from . import analyze, stimuli
+    from . import analyze, export, stimuli
 
     stimuli.register(sub)
     analyze.register(sub)
+    export.register(sub)
     return parser
 
 
@@ -151,7 +154,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     exception propagates with its traceback.
     """
     args = build_parser().parse_args(argv)
-    if args.command in ("stimuli", "analyze"):
+    if args.command in ("stimuli", "analyze", "export"):
         return int(args.handler(args))
     from ._errors import report_user_errors
 

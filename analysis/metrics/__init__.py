@@ -78,7 +78,8 @@ class MetricSpec:
         images (``auc_shuffled``).
     stochastic : bool
         Whether scores depend on random draws (pass ``rng`` to fix them).
-        ``auc_judd`` is deterministic unless ``jitter=True``.
+        ``auc_judd`` is deterministic unless ``jitter=True``, ``auc_shuffled``
+        when ``exact=True``.
     symmetric : bool
         Whether swapping the two maps leaves the score unchanged (for
         maps of equal shape).
@@ -120,7 +121,7 @@ METRICS: dict[str, MetricSpec] = {
             True,
             needs="other_fixations",
             stochastic=True,
-            options=("n_splits", "step"),
+            options=("n_splits", "step", "exact"),
             chance=0.5,
         ),
         MetricSpec("nss", nss, "fixations", True, options=("ddof",), chance=0.0),

@@ -34,6 +34,11 @@ def _jitter(value: Any) -> bool:
     return bool(value)
 
 
+def _exact(value: Any) -> bool:
+    check_bool(value, "exact")
+    return bool(value)
+
+
 def _ddof(value: Any) -> int:
     check_option(value, "ddof", (1, 0))
     return int(value)
@@ -41,6 +46,7 @@ def _ddof(value: Any) -> int:
 
 _OPTION_CHECKS: dict[str, Callable[[Any], Any]] = {
     "jitter": _jitter,
+    "exact": _exact,
     "n_splits": lambda v: positive_int(v, "n_splits"),
     "step": _fx.check_step,
     "ddof": _ddof,
@@ -125,6 +131,8 @@ def fixation_score(
             return _fx.auc_borji_kernel(s, idx, n_splits=n_splits, step=step, rng=rng, name=name)
         if other_idx is None:
             raise ValueError("The metric 'auc_shuffled' needs fixations from other images.")
+        if options.get("exact", False):
+            return _fx.auc_shuffled_exact_kernel(s, idx, other_idx, name=name)
         return _fx.auc_shuffled_kernel(
             s, idx, other_idx, n_splits=n_splits, step=step, rng=rng, name=name
         )

@@ -13,6 +13,9 @@ from ._checks import EPS, constant_error, minmax, trapezoid
 #: Size of the MIT benchmark's tie-breaking jitter: ``rand(size) / 10000000``.
 JITTER = 1e-7
 
+#: Bins of the histogram through which :func:`count_at_or_above` counts a map's values.
+COUNT_BINS = 1 << 16
+
 
 def auc_judd_kernel(
     s: NDArray[np.float64],
@@ -31,18 +34,40 @@ def auc_judd_kernel(
             f"Every one of the {n_pixels} pixels is fixated: no pixel is left as a negative, "
             "so the AUC is undefined."
         )
-    thresholds = np.sort(_normalised(s[idx], lo, hi))[::-1]
-    # Only pixels at or above the lowest threshold count, so only those are
-    # normalised and sorted. The normalisation can round a value just below
-    # the lowest fixated value up to it: the margin keeps such values in.
-    lowest = float(s[idx].min())
-    margin = 16 * np.finfo(np.float64).eps * (abs(lowest) + abs(lo) + (hi - lo))
-    candidates = np.sort(_normalised(s[s >= lowest - margin], lo, hi))
-    above = len(candidates) - np.searchsorted(candidates, thresholds, side="left")
+    x = _normalised(s, lo, hi)
+    thresholds = np.sort(x[idx])[::-1]
+    above = count_at_or_above(x, thresholds)
     i = np.arange(1, n + 1)
     tp = np.concatenate([[0.0], i / n, [1.0]])
     fp = np.concatenate([[0.0], (above - i) / (n_pixels - n), [1.0]])
     return float(trapezoid(tp, fp))
+
+
+def count_at_or_above(x: NDArray[np.float64], thresholds: NDArray[np.float64]) -> NDArray[np.int64]:
+    """``#{x >= t}`` for each threshold ``t``, exactly, without sorting ``x``.
+
+    ``x`` holds values in ``[0, 1]`` (a min-max normalised map). Sorting
+    the whole map costs more than a histogram: ``x`` is binned into
+    :data:`COUNT_BINS` equal bins (``floor(x * (COUNT_BINS - 1))``, monotone
+    in ``x``), so every value in a bin above a threshold's bin is above the
+    threshold and every value in a bin below is below. Only the values that
+    share a bin with a threshold are compared with it one by one.
+    """
+    scale = float(COUNT_BINS - 1)
+    bins = (x * scale).astype(np.uint16)
+    counts = np.bincount(bins, minlength=COUNT_BINS)
+    at_or_below = np.cumsum(counts)
+    t_bins = (thresholds * scale).astype(np.intp)
+    shared = np.zeros(COUNT_BINS, dtype=bool)
+    shared[t_bins] = True
+    near = np.sort(x[shared.take(bins)])
+    near_bins = (near * scale).astype(np.intp)
+    # Values near a threshold, in its bin, at or above it: those in bins up to
+    # the threshold's minus those below it (all below lie in bins up to it).
+    within = np.searchsorted(near_bins, t_bins, side="right") - np.searchsorted(
+        near, thresholds, side="left"
+    )
+    return np.asarray(x.size - at_or_below[t_bins] + within, dtype=np.int64)
 
 
 def auc_borji_kernel(
@@ -79,6 +104,29 @@ def auc_shuffled_kernel(
         keys = rng.random((n_splits, len(other_idx)))
         picks = other_idx[np.argpartition(keys, m - 1, axis=1)[:, :m]]
     return _split_auc(_normalised(s[idx], lo, hi), _normalised(s[picks], lo, hi), step)
+
+
+def auc_shuffled_exact_kernel(
+    s: NDArray[np.float64],
+    idx: NDArray[np.int64],
+    other_idx: NDArray[np.int64],
+    *,
+    name: str,
+) -> float:
+    """Exact shuffled AUC: every value at ``idx`` ranked against every value at ``other_idx``.
+
+    The area under the ROC curve through all thresholds equals the
+    Mann-Whitney statistic: the fraction of (fixated, other) pairs in which
+    the fixated value is higher, ties counting one half.
+    """
+    _range(s, name)
+    negatives = np.sort(s[other_idx])
+    positives = s[idx]
+    below = np.searchsorted(negatives, positives, side="left")
+    at_or_below = np.searchsorted(negatives, positives, side="right")
+    # Integer counts: 2 * (#{n < p} + #{n == p} / 2) = below + at_or_below.
+    twice = int(below.sum()) + int(at_or_below.sum())
+    return twice / (2.0 * len(positives) * len(negatives))
 
 
 def _range(s: NDArray[np.float64], name: str) -> tuple[float, float]:

@@ -155,7 +155,7 @@ def exact_auc(positives: NDArray[np.floating[Any]], negatives: NDArray[np.floati
     return twice / (2.0 * len(positives) * len(negatives))
 
 
-def _range(s: NDArray[np.float64], name: str) -> tuple[float, float]:
+def _range(s: NDArray[np.floating[Any]], name: str) -> tuple[float, float]:
     """Minimum and maximum of a map that min-max normalisation needs; constant maps raise."""
     lo, hi = float(s.min()), float(s.max())
     if lo == hi:

@@ -222,7 +222,9 @@ def main() -> None:
         f"peers timed on the first {n_peer} images.\n"
     )
     peer = peers()
-    shuffled_unique_peer = peer.pop("_shuffled_unique", (None, None, None))[1]
+    shuffled_unique_peer: Callable[..., float] | None = peer.pop(
+        "_shuffled_unique", ("", None, "")
+    )[1]
     emd(np.ones((2, 2)), np.ones((2, 2)), downsample=1)  # imports POT outside the timing
     rows_cols = [pixels(f) for f in fixations]
     other_rc = [pixels(o) for o in others]
@@ -260,12 +262,13 @@ def main() -> None:
                 kwargs["rng"] = 0
         else:
             targets = Cycled(pool_dens, m)
-        ours, ours_s = fastest(
-            lambda metric=metric, m=m, targets=targets, kwargs=kwargs: score_batch(
-                metric, Cycled(pool_maps, m), targets, **kwargs
-            ),
-            args.repeat,
-        )
+
+        def run_ours(
+            metric: str = metric, m: int = m, targets: Any = targets, kwargs: Any = kwargs
+        ) -> Any:
+            return score_batch(metric, Cycled(pool_maps, m), targets, **kwargs)
+
+        ours, ours_s = fastest(run_ours, args.repeat)
         line = f"{row:<19}{ours_s:>9.2f}{1000 * ours_s / m:>9.2f}  "
         if row in peer:
             lib, func, note = peer[row]
@@ -289,6 +292,7 @@ def main() -> None:
             peer_ms = 1000 * peer_s / k
             if row == "auc_shuffled_exact":
                 # Same definition on each fixated pixel once: must agree to rounding.
+                assert shuffled_unique_peer is not None
                 same = [
                     shuffled_unique_peer(
                         np.asarray(maps[i], dtype=float), *rows_cols[i], other_rc[i]

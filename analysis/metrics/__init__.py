@@ -78,7 +78,8 @@ class MetricSpec:
         images (``auc_shuffled``).
     stochastic : bool
         Whether scores depend on random draws (pass ``rng`` to fix them).
-        ``auc_judd`` is deterministic unless ``jitter=True``.
+        ``auc_judd`` is deterministic unless ``jitter=True``, ``auc_shuffled``
+        when ``exact=True``.
     symmetric : bool
         Whether swapping the two maps leaves the score unchanged (for
         maps of equal shape).
@@ -120,7 +121,7 @@ METRICS: dict[str, MetricSpec] = {
             True,
             needs="other_fixations",
             stochastic=True,
-            options=("n_splits", "step"),
+            options=("n_splits", "step", "exact"),
             chance=0.5,
         ),
         MetricSpec("nss", nss, "fixations", True, options=("ddof",), chance=0.0),
@@ -196,7 +197,8 @@ def score_batch(
         a terminal.
     **options
         The metric's keyword options (``MetricSpec.options``), e.g.
-        ``n_splits=100``, ``ddof=0``, ``percent=5``, ``downsample=32``.
+        ``n_splits=100``, ``ddof=0``, ``percent=5``, ``downsample=32``,
+        ``exact=True``.
 
     Returns
     -------
@@ -219,11 +221,12 @@ def score_batch(
     Notes
     -----
     Speed, 800 x 600 maps, measured with ``benchmarks/bench_metrics.py`` on a
-    shared 2-core machine (wall clock, so loaded runs read 2-3 times slower):
-    about 2-7 ms per image for AUC-Borji, shuffled AUC, NSS and IG, 5-16 ms
-    for AUC-Judd, CC, SIM and KL, 5-35 ms for top-k overlap, 60-130 ms for
-    Spearman (two argsorts), and 15-28 images per second for EMD at
-    ``downsample=32``.
+    shared 2-core machine under load (wall clock, so quiet runs read 2-3
+    times faster): about 0.3-0.5 ms per image for the exact shuffled AUC,
+    1-3.5 ms for AUC-Borji, the sampled shuffled AUC, NSS and IG, 5-6 ms for
+    AUC-Judd, 4-25 ms for CC, SIM, KL and top-k overlap, 30-65 ms for
+    Spearman (one integer sort per map), and 13-33 ms per image (30-75
+    images per second) for EMD at ``downsample=32``.
     """
     spec = _metric_spec(metric)
     checked = check_options(metric, spec.options, options)

@@ -17,7 +17,9 @@ from ._checks import (
     check_bool,
     check_finite,
     check_option,
+    constant_error,
     fixated_indices,
+    native_map,
     positive_int,
     resize_to,
 )
@@ -34,6 +36,11 @@ def _jitter(value: Any) -> bool:
     return bool(value)
 
 
+def _exact(value: Any) -> bool:
+    check_bool(value, "exact")
+    return bool(value)
+
+
 def _ddof(value: Any) -> int:
     check_option(value, "ddof", (1, 0))
     return int(value)
@@ -41,6 +48,7 @@ def _ddof(value: Any) -> int:
 
 _OPTION_CHECKS: dict[str, Callable[[Any], Any]] = {
     "jitter": _jitter,
+    "exact": _exact,
     "n_splits": lambda v: positive_int(v, "n_splits"),
     "step": _fx.check_step,
     "ddof": _ddof,
@@ -125,6 +133,8 @@ def fixation_score(
             return _fx.auc_borji_kernel(s, idx, n_splits=n_splits, step=step, rng=rng, name=name)
         if other_idx is None:
             raise ValueError("The metric 'auc_shuffled' needs fixations from other images.")
+        if options.get("exact", False):
+            return _fx.auc_shuffled_exact_kernel(s, idx, other_idx, name=name)
         return _fx.auc_shuffled_kernel(
             s, idx, other_idx, n_splits=n_splits, step=step, rng=rng, name=name
         )
@@ -200,7 +210,6 @@ def _fixation_batch(
         shape, idx, outside = fixated_indices(targets[i], shape_i, f"targets[{i}]", warn=False)
         n_out += outside
         n_images_out += bool(outside)
-        s = resize_to(as_map(maps[i], f"maps[{i}]"), shape).ravel()
         other_idx = b = None
         if metric == "auc_shuffled":
             o_shape, other_idx, _ = fixated_indices(other[i], shape_i, f"other[{i}]", warn=False)
@@ -209,7 +218,27 @@ def _fixation_batch(
                     f"Invalid value for the 'other' parameter: other[{i}] has shape {o_shape}, "
                     f"but targets[{i}] has shape {shape}."
                 )
-        elif metric == "info_gain":
+            if options.get("exact", False):
+                out[i] = _exact_shuffled(maps[i], shape, idx, other_idx, f"maps[{i}]")
+                bar.update(1)
+                continue
+        if metric == "nss" or (metric == "auc_judd" and not options.get("jitter", False)):
+            native = native_map(maps[i], f"maps[{i}]")
+            if native is not None and native[0].shape == shape:
+                flat, value_range = native[0].ravel(), native[1:]
+                if metric == "nss":
+                    ddof = options.get("ddof", 1)
+                    out[i] = _fx.nss_kernel(
+                        flat, idx, ddof=ddof, name=f"maps[{i}]", value_range=value_range
+                    )
+                else:
+                    out[i] = _fx.auc_judd_kernel(
+                        flat, idx, rng=None, name=f"maps[{i}]", value_range=value_range
+                    )
+                bar.update(1)
+                continue
+        s = resize_to(as_map(maps[i], f"maps[{i}]"), shape).ravel()
+        if metric == "info_gain":
             b = _baseline_at(baseline, shared_baseline, i, shape, cache)
         out[i] = fixation_score(
             metric,
@@ -231,6 +260,25 @@ def _fixation_batch(
             UserWarning,
             stacklevel=_caller_stacklevel(),
         )
+
+
+def _exact_shuffled(
+    saliency_map: Any,
+    shape: tuple[int, int],
+    idx: NDArray[np.int64],
+    other_idx: NDArray[np.int64],
+    name: str,
+) -> float:
+    """Exact shuffled AUC of one image, reading a float map of the right shape without a copy."""
+    native = native_map(saliency_map, name)
+    if native is None or native[0].shape != shape:
+        s = resize_to(as_map(saliency_map, name), shape).ravel()
+        return _fx.auc_shuffled_exact_kernel(s, idx, other_idx, name=name)
+    values, lo, hi = native
+    if lo == hi:
+        raise constant_error(name, lo)
+    flat = values.ravel()
+    return _fx.exact_auc(flat[idx], flat[other_idx])
 
 
 def _baseline_at(

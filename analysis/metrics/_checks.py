@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import warnings
 from typing import Any
 
@@ -34,6 +35,27 @@ def as_map(value: ArrayLike, name: str) -> NDArray[np.float64]:
         )
     check_finite(arr, name)
     return arr
+
+
+def native_map(value: Any, name: str) -> tuple[NDArray[np.floating[Any]], float, float] | None:
+    """A float32 or float64 2-D array as given (no copy), validated, with its minimum and maximum.
+
+    For kernels that read only a few values of a map, the float64 copy of
+    :func:`as_map` would cost more than the metric: the minimum and maximum
+    (needed anyway) show whether any value is NaN or infinite. Anything else
+    than such an array gives None: use :func:`as_map`.
+    """
+    if (
+        not isinstance(value, np.ndarray)
+        or value.dtype not in (np.float32, np.float64)
+        or value.ndim != 2
+        or value.size == 0
+    ):
+        return None
+    lo, hi = float(value.min()), float(value.max())
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        check_finite(value, name)
+    return value, lo, hi
 
 
 def check_finite(arr: NDArray[np.float64], name: str) -> None:
@@ -138,7 +160,9 @@ def fixated_indices(
         from ..fixations import _caller_stacklevel, _check_shape
 
         shape = _check_shape(image_shape)
-        xy, _ = fixation_xy(fixations, None)
+        xy = _plain_xy(fixations)
+        if xy is None:
+            xy, _ = fixation_xy(fixations, None)
         rows, cols, inside = pixel_indices(xy, shape)
         n_out = int(np.count_nonzero(~inside))
         if n_out == len(inside):
@@ -154,7 +178,11 @@ def fixated_indices(
                 UserWarning,
                 stacklevel=_caller_stacklevel(),
             )
-        idx = np.unique(rows[inside] * shape[1] + cols[inside])
+        linear = rows * shape[1] + cols
+        if n_out:
+            linear = linear[inside]
+        linear.sort()
+        idx = linear[np.concatenate([[True], linear[1:] != linear[:-1]])]
         return shape, idx, n_out
     if is_dataframe(fixations):
         raise ValueError(
@@ -172,6 +200,25 @@ def fixated_indices(
             stacklevel=_caller_stacklevel(),
         )
     return (int(f.shape[0]), int(f.shape[1])), fixated_from_map(f, name), 0
+
+
+def _plain_xy(fixations: Any) -> NDArray[np.float64] | None:
+    """A non-empty, finite (K, 2) numeric array as float64; None for anything that needs checking.
+
+    The common case, read without :func:`fixation_xy`'s general handling;
+    everything else (and every error) goes through it.
+    """
+    if (
+        isinstance(fixations, np.ndarray)
+        and fixations.ndim == 2
+        and fixations.shape[1] == 2
+        and len(fixations)
+        and fixations.dtype.kind in "fiu"
+    ):
+        xy = fixations.astype(np.float64, copy=False)
+        if np.isfinite(xy).all():
+            return xy
+    return None
 
 
 def fixated_from_map(f: NDArray[np.float64], name: str) -> NDArray[np.int64]:

@@ -60,13 +60,26 @@ def emd_pair(
             f"The transport problem at downsample={downsample} has {len(nz_a)} x {len(nz_b)} "
             f"cell pairs, more than {MAX_TRANSPORT_PAIRS:.0e}: give a larger 'downsample'."
         )
-    rows_a, cols_a = np.divmod(nz_a, small[1])
-    rows_b, cols_b = np.divmod(nz_b, small[1])
+    # Mass that both maps hold in a cell stays there in some optimal plan (the
+    # ground distance is a metric), so only the differences are transported:
+    # EMD(pa, pb) = EMD((pa - pb)+, (pb - pa)+), a problem on about half the
+    # cells of each map, several times faster to solve.
+    diff = pa - pb
+    sources, sinks = np.flatnonzero(diff > 0), np.flatnonzero(diff < 0)
+    if len(sources) == 0 or len(sinks) == 0:
+        return 0.0
+    supply, demand = diff[sources], -diff[sinks]
+    moved = float(supply.sum())
+    rows_a, cols_a = np.divmod(sources, small[1])
+    rows_b, cols_b = np.divmod(sinks, small[1])
     cost = np.hypot(rows_a[:, None] - rows_b[None, :], cols_a[:, None] - cols_b[None, :])
     ot = _import_ot()
-    value, log = ot.emd2(pa[nz_a], pb[nz_b], cost, numItermax=10_000_000, log=True)
+    value, log = ot.emd2(
+        supply / moved, demand / demand.sum(), cost, numItermax=10_000_000, log=True
+    )
     if log.get("warning"):
         raise RuntimeError(f"The optimal-transport solver did not converge: {log['warning']}")
+    value = moved * float(value)
     return float(value)
 
 

@@ -18,6 +18,7 @@ from ._checks import (
 from ._kernels import (
     auc_borji_kernel,
     auc_judd_kernel,
+    auc_shuffled_exact_kernel,
     auc_shuffled_kernel,
     baseline_distribution,
     check_step,
@@ -175,6 +176,7 @@ def auc_shuffled(
     step: float = 0.1,
     rng: int | np.random.Generator | None = None,
     image_shape: tuple[int, int] | None = None,
+    exact: bool = False,
 ) -> float:
     """AUC against negatives drawn from other images' fixations (shuffled AUC).
 
@@ -183,6 +185,18 @@ def auc_shuffled(
     replacement from the ``n_other`` pixels fixated in ``other_fixation_map``
     (e.g. the union of the fixations on 10 other images), which discounts a
     centre bias that both share.
+
+    With ``exact=True`` it is instead pysaliency's exact variant: no draws
+    and no threshold step; the saliency values at the ``n`` fixated pixels
+    are ranked against those at all ``n_other`` other pixels, and the score
+    is the area under the ROC curve through every threshold, which is the
+    Mann-Whitney statistic ``(#{p > q} + #{p == q} / 2) / (n * n_other)``
+    over all pairs of a fixated value ``p`` and an other value ``q``.
+    Example: a 2 x 3 map ``[[0.1, 0.4, 0.35], [0.8, 0.2, 0.4]]`` fixated at
+    the values 0.8 and 0.4 (pixels (1, 0) and (0, 1)), with other fixations
+    at the values 0.4, 0.35 and 0.1: 0.8 beats all three (3 pairs), 0.4
+    beats 0.35 and 0.1 and ties 0.4 (2.5 pairs), so the AUC is
+    ``(3 + 2.5) / (2 * 3) = 11 / 12``.
 
     Parameters
     ----------
@@ -195,7 +209,12 @@ def auc_shuffled(
         pixels; coordinates when ``image_shape`` is given (see
         :func:`analysis.baselines.other_image_fixations`).
     n_splits, step, rng, image_shape
-        As in :func:`auc_borji`.
+        As in :func:`auc_borji`; ``n_splits``, ``step`` and ``rng`` are unused
+        with ``exact=True``.
+    exact : bool
+        Rank all fixated values against all other values (pysaliency's
+        ``sAUC`` definition, deterministic) instead of the MIT code's random
+        splits.
 
     Returns
     -------
@@ -207,7 +226,16 @@ def auc_shuffled(
     ValueError
         As :func:`auc_borji`, or when the other fixation map is empty or has
         another shape than the fixation map.
+
+    Notes
+    -----
+    The exact variant ranks the raw saliency values: min-max normalisation
+    would not change their order. As everywhere in this module, a pixel
+    counts once however many fixations it holds; pysaliency ranks one value
+    per fixation, so the two agree when no two fixations (of the image, or
+    of the other images) fall on one pixel.
     """
+    check_bool(exact, "exact")
     shape, idx, _ = fixated_indices(
         fixation_map, image_shape, "fixation_map", like_shape=np.shape(saliency_map)
     )
@@ -220,6 +248,8 @@ def auc_shuffled(
             f"map's shape {shape}, but got shape {other_shape} instead."
         )
     s = resize_to(as_map(saliency_map, "saliency_map"), shape)
+    if exact:
+        return auc_shuffled_exact_kernel(s.ravel(), idx, other_idx, name="saliency_map")
     return auc_shuffled_kernel(
         s.ravel(),
         idx,

@@ -13,36 +13,83 @@ from ._checks import EPS, constant_error, minmax, trapezoid
 #: Size of the MIT benchmark's tie-breaking jitter: ``rand(size) / 10000000``.
 JITTER = 1e-7
 
+#: Bins of the histogram through which :func:`count_at_or_above` counts a map's values.
+COUNT_BINS = 1 << 16
+
 
 def auc_judd_kernel(
-    s: NDArray[np.float64],
+    s: NDArray[np.floating[Any]],
     idx: NDArray[np.int64],
     *,
     rng: np.random.Generator | None,
     name: str,
+    value_range: tuple[float, float] | None = None,
 ) -> float:
-    """AUC-Judd of a flat map ``s`` at the unique fixated indices ``idx``."""
+    """AUC-Judd of a flat map ``s`` (float32 or float64) at the unique fixated indices ``idx``.
+
+    ``value_range``: ``(s.min(), s.max())`` when the caller has them (no jitter).
+    """
     if rng is not None:
         s = s + rng.random(s.shape) * JITTER
-    lo, hi = _range(s, name)
+        value_range = None
+    lo, hi = _range(s, name) if value_range is None else value_range
+    if lo == hi:
+        raise constant_error(name, lo)
     n, n_pixels = len(idx), s.size
     if n == n_pixels:
         raise ValueError(
             f"Every one of the {n_pixels} pixels is fixated: no pixel is left as a negative, "
             "so the AUC is undefined."
         )
-    thresholds = np.sort(_normalised(s[idx], lo, hi))[::-1]
-    # Only pixels at or above the lowest threshold count, so only those are
-    # normalised and sorted. The normalisation can round a value just below
-    # the lowest fixated value up to it: the margin keeps such values in.
-    lowest = float(s[idx].min())
-    margin = 16 * np.finfo(np.float64).eps * (abs(lowest) + abs(lo) + (hi - lo))
-    candidates = np.sort(_normalised(s[s >= lowest - margin], lo, hi))
-    above = len(candidates) - np.searchsorted(candidates, thresholds, side="left")
+    above = count_at_or_above(s, idx, lo, hi)
     i = np.arange(1, n + 1)
     tp = np.concatenate([[0.0], i / n, [1.0]])
     fp = np.concatenate([[0.0], (above - i) / (n_pixels - n), [1.0]])
     return float(trapezoid(tp, fp))
+
+
+def count_at_or_above(
+    s: NDArray[np.floating[Any]], idx: NDArray[np.int64], lo: float, hi: float
+) -> NDArray[np.int64]:
+    """AUC-Judd's counts: ``#{x >= t}`` for each threshold ``t``, exactly, without a full sort.
+
+    ``x`` is the min-max normalised map ``(s - lo) / (hi - lo)`` in float64
+    (the MIT code's arithmetic) and the thresholds are its values at ``idx``,
+    in descending order, as the counts are. Sorting the whole
+    map costs more than a histogram: ``s`` is binned into
+    :data:`COUNT_BINS` equal bins in its own precision (monotone in ``s``,
+    and so in ``x``). A value two or more bins from a threshold's lies on
+    the same side of it after the normalisation's rounding (bins are far
+    wider than that rounding), so only values in a threshold's bin or the
+    one below are normalised and compared with it one by one.
+    """
+    scale = (COUNT_BINS - 2) / (hi - lo)  # keeps (hi - lo) * scale below COUNT_BINS
+    if s.dtype != np.float64 and not scale < 1e30:  # a range too narrow for float32 bins
+        s = s.astype(np.float64)
+    if not math.isfinite(scale):  # a subnormal range: bin the normalised map itself
+        x = _normalised(s.astype(np.float64), lo, hi)
+        return count_at_or_above(x, idx, 0.0, 1.0)
+    shifted = s - s.dtype.type(lo)
+    shifted *= s.dtype.type(scale)
+    bins = shifted.astype(np.uint16)
+    counts = np.bincount(bins, minlength=COUNT_BINS)
+    at_or_below = np.cumsum(counts)
+    thresholds = np.sort(_normalised(s[idx].astype(np.float64), lo, hi))[::-1]
+    t_bins = np.sort(bins[idx].astype(np.intp))[::-1]
+    shared = np.zeros(COUNT_BINS + 1, dtype=bool)
+    shared[t_bins] = True
+    shared[np.maximum(t_bins - 1, 0)] = True
+    near = np.flatnonzero(shared.take(bins))
+    values = s[near].astype(np.float64)
+    order = np.argsort(values, kind="stable")
+    near_x = _normalised(values[order], lo, hi)
+    near_bins = bins[near][order]
+    # Near values at or above a threshold, not already counted in the bins above
+    # its own: those in bins up to its own minus those below it.
+    within = np.searchsorted(near_bins, t_bins, side="right") - np.searchsorted(
+        near_x, thresholds, side="left"
+    )
+    return np.asarray(s.size - at_or_below[t_bins] + within, dtype=np.int64)
 
 
 def auc_borji_kernel(
@@ -81,7 +128,34 @@ def auc_shuffled_kernel(
     return _split_auc(_normalised(s[idx], lo, hi), _normalised(s[picks], lo, hi), step)
 
 
-def _range(s: NDArray[np.float64], name: str) -> tuple[float, float]:
+def auc_shuffled_exact_kernel(
+    s: NDArray[np.float64],
+    idx: NDArray[np.int64],
+    other_idx: NDArray[np.int64],
+    *,
+    name: str,
+) -> float:
+    """Exact shuffled AUC: every value at ``idx`` ranked against every value at ``other_idx``.
+
+    The area under the ROC curve through all thresholds equals the
+    Mann-Whitney statistic: the fraction of (fixated, other) pairs in which
+    the fixated value is higher, ties counting one half.
+    """
+    _range(s, name)
+    return exact_auc(s[idx], s[other_idx])
+
+
+def exact_auc(positives: NDArray[np.floating[Any]], negatives: NDArray[np.floating[Any]]) -> float:
+    """``(#{p > q} + #{p == q} / 2) / (n_p * n_q)`` over all pairs of a positive and a negative."""
+    negatives = np.sort(negatives)
+    below = np.searchsorted(negatives, positives, side="left")
+    at_or_below = np.searchsorted(negatives, positives, side="right")
+    # Integer counts: 2 * (#{n < p} + #{n == p} / 2) = below + at_or_below.
+    twice = int(below.sum()) + int(at_or_below.sum())
+    return twice / (2.0 * len(positives) * len(negatives))
+
+
+def _range(s: NDArray[np.floating[Any]], name: str) -> tuple[float, float]:
     """Minimum and maximum of a map that min-max normalisation needs; constant maps raise."""
     lo, hi = float(s.min()), float(s.max())
     if lo == hi:
@@ -121,11 +195,30 @@ def _split_auc(
     return float(trapezoid(tp_curve, fp_curve).mean())
 
 
-def nss_kernel(s: NDArray[np.float64], idx: NDArray[np.int64], *, ddof: int, name: str) -> float:
-    """NSS of a flat map ``s`` at the unique fixated indices ``idx``."""
-    lo, hi = float(s.min()), float(s.max())
+def nss_kernel(
+    s: NDArray[np.floating[Any]],
+    idx: NDArray[np.int64],
+    *,
+    ddof: int,
+    name: str,
+    value_range: tuple[float, float] | None = None,
+) -> float:
+    """NSS of a flat map ``s`` (float32 or float64) at the unique fixated indices ``idx``.
+
+    The variance comes from the sums of the values and of their squares (no
+    centred copy of the map) unless the mean is so far from zero, against
+    the spread, that the subtraction would lose more than about 4 digits.
+    """
+    lo, hi = (float(s.min()), float(s.max())) if value_range is None else value_range
     if lo == hi:
         raise constant_error(name, lo)
+    mean = float(s.sum(dtype=np.float64)) / s.size
+    squares = float(np.einsum("i,i->", s, s, dtype=np.float64))
+    spread = squares - s.size * mean * mean
+    if spread > 1e-4 * squares:
+        std = math.sqrt(spread / (s.size - ddof))
+        return float((s[idx].astype(np.float64) - mean).mean() / std)
+    s = s.astype(np.float64, copy=False)
     centred = s - s.mean()
     # einsum, not np.dot: a BLAS dot on one long vector can stall on busy threads.
     std = math.sqrt(float(np.einsum("i,i->", centred, centred)) / (s.size - ddof))

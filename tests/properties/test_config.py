@@ -279,7 +279,7 @@ def test_each_valid_file_loads(name: str, folder: Path) -> None:
 
 
 @pytest.mark.parametrize("name", sorted(LOADERS))
-@settings(max_examples=40)
+@settings(max_examples=25)
 @given(data=st.data())
 def test_one_change_reads_or_names_the_key(name: str, folder: Path, data: Any) -> None:
     """A value replaced or removed, or a key added: read, or a ConfigError naming file and key.

@@ -211,7 +211,7 @@ def test_the_valid_set_reads(valid_set: Path) -> None:
     _read_everything(valid_set)
 
 
-@settings(max_examples=60)
+@settings(max_examples=40)
 @given(data=st.data())
 @example(data=None)
 def test_damaged_structure(

@@ -45,6 +45,10 @@ class StimulusSetError(UserError, ValueError):
     input (image folder, labels file) it cannot use."""
 
 
+class UnopenableFileError(StimulusSetError):
+    """An HDF5 file that HDF5 cannot open (cut short by an interrupted write, overwritten)."""
+
+
 _NOUNS = {"maps": "map source", "masks": "mask condition", "rendered": "rendered condition"}
 _EXPECTED_NAMES = {
     "maps": "'<model>/<method>' or 'human/<measure>'",
@@ -151,7 +155,7 @@ def check_file(
     try:
         opened = h5py.File(path, mode)
     except OSError as error:  # a cut or overwritten file still starts with HDF5's signature
-        raise StimulusSetError(
+        raise UnopenableFileError(
             f"The stimulus-set file {path} is damaged or cut short: HDF5 cannot open it ({error})."
         ) from error
     with opened as file:

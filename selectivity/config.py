@@ -231,8 +231,21 @@ def is_file_reference(value: str) -> bool:
 
 
 def resolve_path(value: str | os.PathLike[str], base: Path | None) -> Path:
-    """``value`` with ``~`` expanded, relative to the folder ``base`` (None: as it is)."""
-    path = Path(value).expanduser()
+    """``value`` with ``~`` expanded, relative to the folder ``base`` (None: as it is).
+
+    Raises
+    ------
+    ValueError
+        ``value`` starts with ``~user`` for a user this system does not know (or ``~``
+        without a home folder).
+    """
+    try:
+        path = Path(value).expanduser()
+    except RuntimeError:  # pathlib's "Could not determine home directory."
+        home = Path(value).parts[0]
+        raise ValueError(
+            f"cannot expand {home!r} in {os.fspath(value)!r}: no such user's home folder"
+        ) from None
     return path if path.is_absolute() or base is None else base / path
 
 
@@ -246,13 +259,26 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     """
     try:
         with open(path, "rb") as file:
-            return tomllib.load(file)
+            data = file.read()
     except FileNotFoundError:
         raise ConfigError(f"{path}: configuration file not found") from None
-    except tomllib.TOMLDecodeError as error:
-        raise ConfigError(f"{path}: not valid TOML: {error}") from None
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the configuration file: {error}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ConfigError(
+            f"{path}: not valid TOML: line {line}: byte {data[error.start]:#04x} is not UTF-8 "
+            "(TOML files are UTF-8 text)"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error}") from None
+    except RecursionError:
+        # tomllib parses nested arrays and inline tables recursively
+        raise ConfigError(f"{path}: not valid TOML: arrays or tables nested too deeply") from None
 
 
 def load_toml(path: str | os.PathLike[str], schema: type[_T]) -> _T:
@@ -337,7 +363,10 @@ def to_record(config: Any) -> Any:
 
 
 class _MismatchError(Exception):
-    """A value does not have the field's type (turned into a ConfigError by the caller)."""
+    """A value does not have the field's type (turned into a ConfigError by the caller).
+
+    Its message, when it has one, says why (added to the ConfigError's).
+    """
 
 
 def _rule(field: dataclasses.Field[Any]) -> Setting:
@@ -408,7 +437,10 @@ def _field_value(
     value = _convert(raw, kind, rule, at, key)
     _check_value(value, raw, kind, rule, at, key)
     if isinstance(value, str) and rule.path_if is not None and rule.path_if(value):
-        value = str(resolve_path(value, at.base))
+        try:
+            value = str(resolve_path(value, at.base))
+        except ValueError as error:
+            raise at.error(key, str(error)) from None
     if rule.convert is not None:
         value = rule.convert(value)
     return value
@@ -428,13 +460,14 @@ def _convert(raw: Any, kind: Any, rule: Setting, at: Location, key: str) -> Any:
         return None
     try:
         return _as(raw, kind, at.base)
-    except _MismatchError:
+    except _MismatchError as error:
         if typing.get_origin(kind) is Literal:
             raise at.error(key, choice_message(typing.get_args(kind), raw)) from None
         expected = _describe(kind)
         if rule.none is not None:
             expected = _join([repr(rule.none), *_members(kind)])
-        raise at.error(key, f"expected {expected}, got {raw!r}") from None
+        why = f" ({error})" if str(error) else ""
+        raise at.error(key, f"expected {expected}, got {raw!r}{why}") from None
 
 
 def _as(raw: Any, kind: Any, base: Path | None) -> Any:
@@ -470,7 +503,10 @@ def _as(raw: Any, kind: Any, base: Path | None) -> Any:
             return raw
     elif kind is Path:
         if isinstance(raw, str) and raw:
-            return resolve_path(raw, base)
+            try:
+                return resolve_path(raw, base)
+            except ValueError as error:
+                raise _MismatchError(str(error)) from None
     elif origin is tuple:
         args = typing.get_args(kind)
         if isinstance(raw, list):

@@ -29,7 +29,8 @@ that ``dtypes`` declares ``string``, where it is the empty text), and ``nan``
 is NaN in a numeric column. Without ``dtypes``, a column is ``int64`` when
 every value is an integer, ``float64`` when every present value is a number,
 ``bool`` (``boolean`` with missing values) when every present value is
-``True``/``False``, and ``string`` otherwise. A value with a leading zero
+``True``/``False``, and ``string`` otherwise (integers beyond the range of
+``int64`` make a ``float64`` column). A value with a leading zero
 (``007``, as :mod:`eyetracking.asc` treats ``TRIAL_VAR`` values) keeps the
 whole column as text: such values are identifiers.
 """
@@ -332,20 +333,30 @@ def read_table(
     FileNotFoundError
         If ``path`` does not exist.
     ValueError
-        If the file is empty, a line has another number of fields than the
-        header, a value does not fit its declared dtype, or ``dtypes`` names a
-        dtype not in :data:`DTYPES`.
+        If the file is empty or not UTF-8, a column name appears twice, a line
+        has another number of fields than the header, a value does not fit its
+        declared dtype (the message names the line and the column), or
+        ``dtypes`` names a dtype not in :data:`DTYPES`.
     """
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"TSV file not found: {path}")
+    data = path.read_bytes()
     if path.name.endswith(".gz"):
         import gzip
 
-        with gzip.open(path, "rb") as f:
-            text = f.read().decode("utf-8")
-    else:
-        text = path.read_text(encoding="utf-8")
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError) as error:
+            raise ValueError(f"{path}: not a readable gzip file ({error}).") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        raise ValueError(
+            f"{path}, line {line}: byte {data[error.start]:#04x} is not UTF-8; TSV files of "
+            "this format are UTF-8 text."
+        ) from None
     lines = text.split("\n")
     if lines[-1] == "" or (finished_rows_only and len(lines) > 1):
         lines.pop()
@@ -357,6 +368,12 @@ def read_table(
     else:
         header, first = [unescape(name) for name in lines[0].split("\t")], 2
         lines = lines[1:]
+    twice = sorted({name for name in header if header.count(name) > 1})
+    if twice:
+        raise ValueError(
+            f"{path}, line 1: the column {twice[0]!r} is named more than once; column names "
+            "must be unique."
+        )
     rows = [line.split("\t") for line in lines]
     for number, row in enumerate(rows, start=first):
         if len(row) != len(header):
@@ -372,16 +389,63 @@ def read_table(
             f"Invalid dtype {value!r} for column {name!r}. Allowed values are {', '.join(DTYPES)}."
         )
     values = list(zip(*rows, strict=True)) if rows else [()] * len(header)
-    data = {}
+    columns: dict[int, Any] = {}
     for k, (name, column) in enumerate(zip(header, values, strict=True)):
         dtype = "string" if as_text else dtypes.get(name)
         try:
-            data[k] = _decode(list(column), dtype, empty_text=name in dtypes and not as_text)
-        except ValueError as error:
-            raise ValueError(f"{path}, column {name!r}: {error}") from None
-    frame = pd.DataFrame(data)
+            columns[k] = _decode(list(column), dtype, empty_text=name in dtypes and not as_text)
+        except _CellError as error:
+            raise ValueError(f"{path}, line {error.row + 2}, column {name!r}: {error}") from None
+    frame = pd.DataFrame(columns)
     frame.columns = pd.Index(header)
     return frame
+
+
+class _CellError(ValueError):
+    """A value that does not fit its column's dtype; ``row`` counts data rows from 0."""
+
+    def __init__(self, row: int, message: str) -> None:
+        super().__init__(message)
+        self.row = row
+
+
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _cells(values: list[str], parse: Any, what: str) -> list[Any]:
+    """``parse`` of each value, or a :class:`_CellError` naming the first that is not ``what``."""
+    out = []
+    for row, value in enumerate(values):
+        parsed = parse(value)
+        if parsed is _BAD:
+            shown = "a missing value" if value in ("", NA) else repr(value)
+            raise _CellError(row, f"{shown} is not {what}.")
+        out.append(parsed)
+    return out
+
+
+_BAD = object()
+
+
+def _integer(value: str, *, missing: bool) -> Any:
+    if value in ("", NA):
+        return None if missing else _BAD
+    if not _INT.fullmatch(value):
+        return _BAD
+    number = int(value)
+    return number if _INT64[0] <= number <= _INT64[1] else _BAD
+
+
+def _float(value: str) -> Any:
+    if value in ("", NA):
+        return math.nan
+    return float(value) if _NUMBER.fullmatch(value) else _BAD
+
+
+def _boolean(value: str, *, missing: bool) -> Any:
+    if value in ("", NA):
+        return None if missing else _BAD
+    return value == "True" if value in ("True", "False") else _BAD
 
 
 def _decode(values: list[str], dtype: str | None, *, empty_text: bool) -> Any:
@@ -390,22 +454,19 @@ def _decode(values: list[str], dtype: str | None, *, empty_text: bool) -> Any:
     if dtype == "string":
         missing = (NA,) if empty_text else (NA, "")
         return pd.array([None if v in missing else unescape(v) for v in values], dtype="string")
-    present = ["" if v == NA else v for v in values]
     if dtype == "float64":
-        return np.array([math.nan if v == "" else float(v) for v in present], dtype=np.float64)
+        return np.array(_cells(values, _float, "a number"), dtype=np.float64)
     if dtype == "int64":
-        return np.array([int(v) for v in present], dtype=np.int64)
+        cells = _cells(values, lambda v: _integer(v, missing=False), "an integer of int64")
+        return np.array(cells, dtype=np.int64)
     if dtype == "Int64":
-        return pd.array([None if v == "" else int(v) for v in present], dtype="Int64")
+        cells = _cells(values, lambda v: _integer(v, missing=True), "an integer of Int64")
+        return pd.array(cells, dtype="Int64")
     if dtype == "bool":
-        return np.array([_bool(v) for v in present], dtype=bool)
-    return pd.array([None if v == "" else _bool(v) for v in present], dtype="boolean")
-
-
-def _bool(value: str) -> bool:
-    if value not in ("True", "False"):
-        raise ValueError(f"{value!r} is not True or False.")
-    return value == "True"
+        cells = _cells(values, lambda v: _boolean(v, missing=False), "True or False")
+        return np.array(cells, dtype=bool)
+    cells = _cells(values, lambda v: _boolean(v, missing=True), "True, False or missing")
+    return pd.array(cells, dtype="boolean")
 
 
 def _infer(values: list[str]) -> str:
@@ -415,7 +476,8 @@ def _infer(values: list[str]) -> str:
     if any(_LEADING_ZERO.match(v) for v in present):
         return "string"
     if all(_INT.fullmatch(v) for v in present):
-        return "int64" if len(present) == len(values) else "float64"
+        fits = all(_INT64[0] <= int(v) <= _INT64[1] for v in present)
+        return "int64" if fits and len(present) == len(values) else "float64"
     if all(_NUMBER.fullmatch(v) for v in present):
         return "float64"
     if all(v in ("True", "False") for v in present):

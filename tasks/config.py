@@ -200,7 +200,11 @@ class ChainsConfig:
                 "use an empty url (SQLite in the data root) or "
                 f"'postgresql://user@host:port/database', but got {self.url!r} instead.",
             )
-        if urlsplit(self.url).password is not None:
+        try:
+            password = urlsplit(self.url).password
+        except ValueError as error:  # e.g. "Invalid IPv6 URL" for an unclosed '['
+            raise at.error("url", f"not a valid URL ({error}): {self.url!r}") from None
+        if password is not None:
             raise at.error(
                 "url",
                 "leave the password out of the URL (it would be copied into every "
@@ -417,7 +421,7 @@ def load_config(
         raise at.error(None, f"missing [task] table with the task's settings, got {settings!r}")
     settings = dict(settings)
     name = settings.pop("name", None)
-    if name not in TASKS:
+    if not isinstance(name, str) or name not in TASKS:
         raise at.child("task").error("name", choice_message(sorted(TASKS), name))
     task: Any = from_table(task_settings(name), settings, at=at.child("task"))
     inline = {key: table[key] for key in lab_sections if key in table}

@@ -65,19 +65,22 @@ def read_edf(
         If ``path`` does not exist, or ``converter="edf2asc"`` and no
         ``edf2asc`` program is found.
     ValueError
-        If the file is not an EDF file, an option is invalid, or the file
-        holds neither samples nor eye events.
+        If the file is not an EDF file, is cut short or damaged so that the
+        EDF access library cannot open it, an option is invalid, the file
+        holds neither samples nor eye events, or what the converter wrote is
+        not an ASC file :func:`read_asc` reads (the message names the EDF file).
     ImportError
         If neither ``edf2asc`` nor an EDF-reading library is available; the
         message says what to install.
     RuntimeError
-        If ``edf2asc`` fails; the message holds what it printed.
+        If ``edf2asc`` cannot be run or fails; the message holds what it printed.
 
     Warns
     -----
     UserWarning
         What :func:`read_asc` warns about, and (eyelinkio route) gaps that the
-        EDF file marks in its data stream.
+        EDF file marks in its data stream, and damage that the EDF access
+        library reports skipping while it reads.
 
     Notes
     -----
@@ -138,6 +141,13 @@ def _via_library(path: Path, api: Any, options: dict[str, Any]) -> Recording:
             "(LOST_DATA_EVENT); samples or events are missing there.",
             stacklevel=3,
         )
+    if content.library_messages:
+        shown = " / ".join(dict.fromkeys(content.library_messages))
+        warnings.warn(
+            f"{path.name}: SR Research's EDF access library reported problems while reading "
+            f"(the file may be damaged; samples or events may be missing): {shown[:500]}",
+            stacklevel=3,
+        )
     if content.unknown_items:
         warnings.warn(
             f"{path.name}: skipped {content.unknown_items} EDF item(s) of unknown type.",
@@ -194,9 +204,16 @@ def _via_edf2asc(path: Path, program: str, options: dict[str, Any]) -> Recording
     with tempfile.TemporaryDirectory(prefix="selectivity-edf2asc-") as folder:
         out = Path(folder) / f"{path.stem}.asc"
         command = [program, "-y", str(path.resolve()), str(out)]
-        done = subprocess.run(command, stdin=subprocess.DEVNULL, capture_output=True, check=False)
+        try:
+            done = subprocess.run(
+                command, stdin=subprocess.DEVNULL, capture_output=True, check=False
+            )
+        except OSError as err:  # not a program this system can run (exec format, permission)
+            raise RuntimeError(
+                f"edf2asc ({program}) could not be run to convert {path}: {err}"
+            ) from None
         made = out if out.is_file() else next(iter(sorted(Path(folder).glob("*.asc"))), None)
-        if made is None or made.stat().st_size == 0:
+        if made is None or not made.is_file() or made.stat().st_size == 0:
             printed = (done.stderr or b"").decode(errors="replace").strip() or (
                 done.stdout or b""
             ).decode(errors="replace").strip()

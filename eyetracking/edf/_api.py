@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import contextlib
 import ctypes as ct
 import math
 import os
+import re
+import sys
+import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -74,6 +79,9 @@ class EdfContent:
     samples: dict[str, np.ndarray] = field(default_factory=dict)
     lost_data: int = 0
     unknown_items: int = 0
+    #: What the library printed while reading (damage it found and skipped), routine
+    #: lines such as ``loadEvents = 1`` left out.
+    library_messages: list[str] = field(default_factory=list)
 
 
 class EdfApiUnavailableError(ImportError):
@@ -303,22 +311,76 @@ class _Walker:
         }
 
 
+#: Lines the EDF access library prints when it reads an undamaged file.
+_ROUTINE = re.compile(r"^loadEvents = \d+$")
+
+
+@contextlib.contextmanager
+def _library_output(lines: list[str]) -> Iterator[None]:
+    """Collect what C code prints to the process's stdout and stderr into ``lines``.
+
+    The EDF access library reports the damage it skips ("EDF FILE MAY BE CORRUPTED",
+    "Read error") by printing, not through its return values; this is how a reader hears
+    of it. Output of other threads in those moments is collected too.
+    """
+    sys.stdout.flush()
+    sys.stderr.flush()
+    with tempfile.TemporaryFile() as sink:
+        saved = [os.dup(1), os.dup(2)]
+        try:
+            os.dup2(sink.fileno(), 1)
+            os.dup2(sink.fileno(), 2)
+            yield
+        finally:
+            _flush_c_streams()
+            os.dup2(saved[0], 1)
+            os.dup2(saved[1], 2)
+            for fd in saved:
+                os.close(fd)
+            sink.seek(0)
+            text = sink.read().decode("latin-1")
+            lines.extend(line.strip() for line in text.splitlines() if line.strip())
+
+
+def _flush_c_streams() -> None:
+    with contextlib.suppress(OSError, AttributeError, TypeError):
+        ct.CDLL(None).fflush(None)
+
+
 def read_edf_content(path: Path, api: _Api) -> EdfContent:
     """Every item of the EDF file at ``path`` (samples and events), in file order.
 
+    What the library prints while reading goes to ``library_messages`` (routine lines
+    left out), not to the terminal.
+
     Raises
     ------
-    OSError
-        If the library cannot open the file (its error code is in the message).
+    ValueError
+        If the library cannot open the file (cut short, damaged, not an EDF file); the
+        message holds its error code and what it printed.
     """
+    printed: list[str] = []
+    with _library_output(printed):
+        content = _read_content(path, api)
+    messages = [line for line in printed if not _ROUTINE.match(line)]
+    if content is None:
+        said = f"; it printed: {' / '.join(messages)[-500:]}" if messages else ""
+        raise ValueError(
+            f"{path} cannot be read as an EDF file: SR Research's EDF access library could not "
+            f"open it{said}. The file may be damaged or cut short."
+        )
+    content.library_messages = messages
+    return content
+
+
+def _read_content(path: Path, api: _Api) -> EdfContent | None:
+    """The file's content, or None when the library cannot open it."""
     error = ct.c_int(0)
     # consistency=2: the library checks samples against events and fixes what disagrees,
     # as eyelinkio does; load events and samples.
     handle = api.open(os.fsencode(os.path.abspath(path)), 2, 1, 1, ct.byref(error))
     if not handle or error.value != 0:
-        raise OSError(
-            f"SR Research's EDF access library could not open {path} (error code {error.value})."
-        )
+        return None
     walker = _Walker(api)
     try:
         length = int(api.preamble_length(handle))

@@ -27,7 +27,7 @@ from ._engine import Target, config_record, maps_stage, mark_incomplete, progres
 from ._images import iter_images, list_images, read_labels
 from ._toml import load_build_config
 from ..stimulus_set._reader import read_stimulus_set
-from ..stimulus_set._store import StimulusSetError, check_file
+from ..stimulus_set._store import StimulusSetError, UnopenableFileError, check_file
 from ..stimulus_set._write import create_streaming, merge_shards
 
 _T = TypeVar("_T")
@@ -159,7 +159,7 @@ def _prepare(config: BuildConfig, *, resume: bool, progress: bool) -> bool:
     if out.exists():
         try:
             stimuli = read_stimulus_set(out)
-        except OSError as error:
+        except (OSError, UnopenableFileError) as error:
             raise StimulusSetError(
                 f"The stimulus set {out} cannot be read ({error}); an interruption during a "
                 "write may have damaged it. Restore it from a copy, or start a new build."

@@ -31,7 +31,9 @@ def _fail(where: str, message: str) -> ConfigError:
 
 
 def _choice(value: Any, allowed: Any, where: str) -> None:
-    if value not in allowed:
+    # a list, not ``allowed`` itself: a TOML list or table is unhashable, and ``in`` on a dict
+    # of choices would raise TypeError for it instead of naming the key
+    if value not in list(allowed):
         raise _fail(
             where,
             f"invalid value. Allowed values are {list(allowed)}, but got {value!r} instead.",

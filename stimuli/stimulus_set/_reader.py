@@ -13,7 +13,15 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from ._store import check_file, check_kind, image_sha256, named_groups, text
+from ._store import (
+    StimulusSetError,
+    check_file,
+    check_kind,
+    image_sha256,
+    named_groups,
+    reading,
+    text,
+)
 
 __all__ = ["StimulusSet", "read_stimulus_set"]
 
@@ -61,23 +69,55 @@ class StimulusSet:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
-        with check_file(self.path) as file:
+        with check_file(self.path) as file, reading(self.path, "the table of stimuli"):
             self.attrs = {key: _plain(value) for key, value in file.attrs.items()}
             group = file.get("stimuli")
             missing = [
-                n for n in _TABLE_COLUMNS if not isinstance(group, h5py.Group) or n not in group
+                n
+                for n in _TABLE_COLUMNS
+                if not isinstance(group, h5py.Group) or not isinstance(group.get(n), h5py.Dataset)
             ]
-            if missing or "images" not in file:
-                raise ValueError(
+            if missing or not isinstance(file.get("images"), h5py.Group):
+                raise StimulusSetError(
                     f"The stimulus-set file {self.path} is damaged: the table columns {missing} "
                     f"or the images group are missing."
                 )
-            columns = {name: group[name][()] for name in _TABLE_COLUMNS}
-        for name in ("id", "label", "sha256"):
-            columns[name] = [text(value) for value in columns[name]]
+            columns = {name: self._column(group[name]) for name in _TABLE_COLUMNS}
         self._table = pd.DataFrame(columns, columns=list(_TABLE_COLUMNS))
-        self._table = self._table.astype({"height": "int64", "width": "int64"})
         self._index = {sid: row for row, sid in enumerate(self._table["id"])}
+
+    def _column(self, dataset: h5py.Dataset) -> list[Any]:
+        """One column of the table, checked: text for id, label, sha256, sizes > 0 else."""
+        name = dataset.name.rsplit("/", 1)[-1]
+        values = dataset[()]
+        lengths = {
+            len(group) for group in [dataset.parent[n] for n in _TABLE_COLUMNS] if group.ndim == 1
+        }
+        if np.ndim(values) != 1 or len(lengths) != 1:
+            raise StimulusSetError(
+                f"The stimulus-set file {self.path} is damaged: the table column {name!r} "
+                f"has shape {np.shape(values)}, but the columns are 1-D arrays of one length."
+            )
+        if name in ("height", "width"):
+            if values.dtype.kind not in "iu" or (values < 1).any():
+                raise StimulusSetError(
+                    f"The stimulus-set file {self.path} is damaged: the table column {name!r} "
+                    f"holds {values.tolist()!r}, not sizes in pixels (integers > 0)."
+                )
+            return [int(v) for v in values]
+        if values.dtype.kind not in "OSU":
+            raise StimulusSetError(
+                f"The stimulus-set file {self.path} is damaged: the table column {name!r} "
+                f"holds {values.dtype} values, not text."
+            )
+        out = [text(value) for value in values]
+        if name == "id" and len(set(out)) != len(out):
+            twice = next(v for v in out if out.count(v) > 1)
+            raise StimulusSetError(
+                f"The stimulus-set file {self.path} is damaged: the stimulus id {twice!r} "
+                "appears more than once in the table."
+            )
+        return out
 
     def __repr__(self) -> str:
         return f"<StimulusSet {self.path.name}: {len(self)} stimuli>"
@@ -117,7 +157,7 @@ class StimulusSet:
         return self._names("rendered")
 
     def _names(self, kind: str) -> tuple[str, ...]:
-        with check_file(self.path) as file:
+        with check_file(self.path) as file, reading(self.path, f"the {_NOUNS[kind]}s"):
             return tuple(sorted(named_groups(file, kind)))
 
     def _row(self, stimulus_id: str) -> int:
@@ -129,31 +169,45 @@ class StimulusSet:
         """The RGB image of ``stimulus_id``, shape (H, W, 3), uint8.
 
         With ``verify`` (default) its sha256 is checked against the table;
-        a mismatch raises ``ValueError``.
+        a mismatch raises :class:`StimulusSetError` (a ``ValueError``), as does
+        an image that is missing or not RGB uint8 of the table's size.
         """
         row = self._row(stimulus_id)
-        with check_file(self.path) as file:
+        where = f"/images/{stimulus_id}"
+        with check_file(self.path) as file, reading(self.path, where):
             image = np.asarray(file["images"][stimulus_id][()])
+        size = (int(self._table["height"].iloc[row]), int(self._table["width"].iloc[row]), 3)
+        if image.dtype != np.uint8 or image.shape != size:
+            raise StimulusSetError(
+                f"The stimulus-set file {self.path} is damaged: {where} has shape {image.shape} "
+                f"and dtype {image.dtype}; the table says an RGB uint8 image of shape {size}."
+            )
         if verify:
             expected = str(self._table["sha256"].iloc[row])
             actual = image_sha256(image)
             if actual != expected:
-                raise ValueError(
+                raise StimulusSetError(
                     f"Checksum mismatch for image {stimulus_id!r} in {self.path}: the table says "
                     f"sha256 {expected}, the stored image has {actual}. The file is damaged."
                 )
         return image
 
     def verify(self) -> None:
-        """Check every image against its checksum; raise ``ValueError`` naming the bad ones."""
+        """Check every image against its checksum; raise ``StimulusSetError`` naming the bad ones.
+
+        (A ``ValueError``.) An image that cannot be read, or is not RGB uint8 of the table's
+        size, counts as bad too.
+        """
         bad = []
         for stimulus_id in self.ids:
             try:
                 self.image(stimulus_id, verify=True)
-            except ValueError:
+            except StimulusSetError:
                 bad.append(stimulus_id)
         if bad:
-            raise ValueError(f"Checksum mismatch in {self.path} for images {bad}.")
+            raise StimulusSetError(
+                f"Checksum mismatch in {self.path} for images {bad} (or they cannot be read)."
+            )
 
     def map_ids(self, source: str) -> tuple[str, ...]:
         """Ids that have a map from ``source``, in table order."""
@@ -169,7 +223,9 @@ class StimulusSet:
 
     def _ids(self, kind: str, name: str) -> tuple[str, ...]:
         with check_file(self.path) as file:
-            present = set(self._entry_group(file, kind, name))
+            group = self._entry_group(file, kind, name)
+            with reading(self.path, f"the entries of {_NOUNS[kind]} {name!r}"):
+                present = set(group)
         return tuple(sid for sid in self.ids if sid in present)
 
     def map(self, source: str, stimulus_id: str) -> NDArray[np.floating]:
@@ -188,8 +244,16 @@ class StimulusSet:
         self._row(stimulus_id)
         with check_file(self.path) as file:
             group = self._entry_group(file, kind, name)
-            if stimulus_id not in group:
-                present = [sid for sid in self.ids if sid in group]
+            with reading(self.path, f"the entries of {_NOUNS[kind]} {name!r}"):
+                has = stimulus_id in group
+                listed = set(group)
+            if not has and stimulus_id in listed:  # listed (by map_ids...), but not found
+                raise StimulusSetError(
+                    f"The stimulus-set file {self.path} is damaged: {group.name} lists "
+                    f"{stimulus_id!r}, but it cannot be opened."
+                )
+            if not has:
+                present = [sid for sid in self.ids if sid in listed]
                 noun = _NOUNS[kind]
                 raise KeyError(
                     f"{noun[0].upper()}{noun[1:]} {name!r} has no entry for stimulus "
@@ -198,7 +262,16 @@ class StimulusSet:
                     else f"Map source {name!r} has no map for stimulus {stimulus_id!r}; it has "
                     f"maps for {_shown(present)}."
                 )
-            return np.asarray(group[stimulus_id][()])
+            where = f"{group.name}/{stimulus_id}"
+            with reading(self.path, where):
+                array = np.asarray(group[stimulus_id][()])
+        problem = _array_problem(kind, array)
+        if problem:
+            raise StimulusSetError(
+                f"The stimulus-set file {self.path} is damaged: {where} {problem} (shape "
+                f"{array.shape}, dtype {array.dtype})."
+            )
+        return array
 
     def provenance(self, name: str, *, kind: str = "maps") -> dict[str, Any]:
         """The provenance record (decoded JSON) of a map source or a condition.
@@ -213,14 +286,35 @@ class StimulusSet:
         check_kind(kind)
         with check_file(self.path) as file:
             group = self._entry_group(file, kind, name)
-            return dict(json.loads(text(group.attrs["provenance"])))
+            with reading(self.path, f"the provenance of {_NOUNS[kind]} {name!r}"):
+                record = json.loads(text(group.attrs["provenance"]))
+        if not isinstance(record, dict):
+            raise StimulusSetError(
+                f"The stimulus-set file {self.path} is damaged: the provenance of "
+                f"{_NOUNS[kind]} {name!r} is {record!r}, not a JSON object."
+            )
+        return record
 
-    @staticmethod
-    def _entry_group(file: h5py.File, kind: str, name: str) -> h5py.Group:
-        groups = named_groups(file, kind)
+    def _entry_group(self, file: h5py.File, kind: str, name: str) -> h5py.Group:
+        with reading(self.path, f"the {_NOUNS[kind]}s"):
+            groups = named_groups(file, kind)
         if name not in groups:
             raise KeyError(_listing(_NOUNS[kind], name, sorted(groups)))
         return groups[name]
+
+
+def _array_problem(kind: str, array: NDArray[Any]) -> str:
+    """What is wrong with a stored map, mask or rendered image ("" when nothing is)."""
+    if kind == "rendered":
+        rgb = array.dtype == np.uint8 and array.ndim == 3 and array.shape[2] == 3
+        return "" if rgb and 0 not in array.shape else "is not an RGB uint8 image"
+    if array.ndim != 2 or 0 in array.shape or array.dtype.kind != "f":
+        return "is not a 2-D array of floats"
+    if not np.isfinite(array).all():
+        return "has NaN or infinite values"
+    if kind == "masks" and (array.min() < 0 or array.max() > 1):
+        return "has values outside [0, 1]"
+    return ""
 
 
 def read_stimulus_set(path: str | os.PathLike[str]) -> StimulusSet:
@@ -243,8 +337,13 @@ def read_stimulus_set(path: str | os.PathLike[str]) -> StimulusSet:
     ------
     FileNotFoundError
         No file at ``path``.
-    ValueError
-        Not an HDF5 file, not a stimulus set, or written by a newer format
-        version than this software reads.
+    StimulusSetError
+        (a ``ValueError``) Not an HDF5 file, not a stimulus set, written by a
+        newer format version than this software reads, or damaged (cut short,
+        a missing or malformed table column, duplicate ids). The accessors
+        raise it too for damage found when they read: a missing or malformed
+        image, map, mask or rendered stimulus (an image must be RGB uint8 of
+        the table's size and match its checksum; maps finite 2-D floats;
+        masks in [0, 1]), a missing or malformed provenance record.
     """
     return StimulusSet(path)

@@ -45,6 +45,10 @@ class StimulusSetError(UserError, ValueError):
     input (image folder, labels file) it cannot use."""
 
 
+class UnopenableFileError(StimulusSetError):
+    """An HDF5 file that HDF5 cannot open (cut short by an interrupted write, overwritten)."""
+
+
 _NOUNS = {"maps": "map source", "masks": "mask condition", "rendered": "rendered condition"}
 _EXPECTED_NAMES = {
     "maps": "'<model>/<method>' or 'human/<measure>'",
@@ -117,6 +121,28 @@ def image_sha256(image: NDArray[np.uint8]) -> str:
     return hashlib.sha256(np.ascontiguousarray(image).tobytes()).hexdigest()
 
 
+#: What h5py raises for a file whose structure is damaged (a missing or wrong object, bytes
+#: that do not decode), turned into a :class:`StimulusSetError` by :func:`reading`.
+_DAMAGE = (OSError, KeyError, TypeError, ValueError, RuntimeError)
+
+
+@contextlib.contextmanager
+def reading(path: Path, what: str) -> Iterator[None]:
+    """Turn h5py's errors while reading ``what`` of ``path`` into a :class:`StimulusSetError`.
+
+    Only around reads of the file: a ``KeyError`` for an id or name that the caller asked
+    for and the set does not have is raised outside it.
+    """
+    try:
+        yield
+    except StimulusSetError:
+        raise
+    except _DAMAGE as error:
+        raise StimulusSetError(
+            f"The stimulus-set file {path} is damaged: cannot read {what} ({error})."
+        ) from error
+
+
 @contextlib.contextmanager
 def check_file(
     path: Path, *, mode: str = "r", format_name: str = FORMAT_NAME
@@ -126,14 +152,21 @@ def check_file(
         raise FileNotFoundError(f"No stimulus-set file at {path}.")
     if not h5py.is_hdf5(path):
         raise StimulusSetError(f"{path} is not an HDF5 file, so not a stimulus-set file.")
-    with h5py.File(path, mode) as file:
-        found = text(file.attrs["format"]) if "format" in file.attrs else None
+    try:
+        opened = h5py.File(path, mode)
+    except OSError as error:  # a cut or overwritten file still starts with HDF5's signature
+        raise UnopenableFileError(
+            f"The stimulus-set file {path} is damaged or cut short: HDF5 cannot open it ({error})."
+        ) from error
+    with opened as file:
+        with reading(path, "the root attributes 'format' and 'format_version'"):
+            found = text(file.attrs["format"]) if "format" in file.attrs else None
+            version = file.attrs.get("format_version")
         if found != format_name:
             raise StimulusSetError(
                 f"{path} is not a stimulus-set file: its 'format' attribute is {found!r}, "
                 f"expected {format_name!r}."
             )
-        version = file.attrs.get("format_version")
         if not isinstance(version, (int, np.integer)) or isinstance(version, (bool, np.bool_)):
             raise StimulusSetError(
                 f"{path} has an invalid 'format_version' attribute {version!r}: expected an "
@@ -376,6 +409,10 @@ def named_groups(file: h5py.File, kind: str) -> dict[str, h5py.Group]:
         return {}
     attribute = KINDS[kind]
     found: dict[str, h5py.Group] = {}
+    if not isinstance(file[kind], h5py.Group):
+        raise StimulusSetError(
+            f"The stimulus-set file {file.filename} is damaged: /{kind} is not a group."
+        )
     # Walk the groups only, not into an entry: visiting every dataset (visititems) would cost
     # seconds per call on a set with tens of thousands of maps, and every read calls this.
     pending = [file[kind]]

@@ -19,6 +19,7 @@ from ._store import (
     FORMAT_VERSION,
     KINDS,
     PreparedEntries,
+    UnopenableFileError,
     apply_labels,
     check_file,
     check_name_conflicts,
@@ -264,7 +265,7 @@ def merge_shards(target: Path, shards: Iterable[Path]) -> int:
         with contextlib.ExitStack() as stack:
             try:
                 source = stack.enter_context(check_file(shard, format_name=SHARD_FORMAT_NAME))
-            except OSError as error:
+            except (OSError, UnopenableFileError) as error:
                 raise ValueError(
                     f"The shard file {shard} cannot be read ({error}); an interruption during a "
                     "write may have cut it off. Delete it and resume: its entries are computed "

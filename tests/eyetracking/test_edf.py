@@ -193,7 +193,7 @@ def test_edf2asc_is_preferred_over_eyelinkio(eyelink_dir, fake_edf, stand_in_edf
     stand_in_edf2asc("copy", eyelink_dir / "cili" / "mono500.asc")
     # The fake EDF has no valid body: only the edf2asc route can read it.
     assert len(_quiet_read_edf(fake_edf).trials) == 4
-    with pytest.raises(OSError, match="could not open"):
+    with pytest.raises(ValueError, match="could not open it"):
         read_edf(fake_edf, converter="eyelinkio")
 
 

@@ -43,9 +43,10 @@ SQLITE_BUSY_S = 30.0
 PG_CONNECT_TIMEOUT_S = 5
 #: A PostgreSQL statement not done in this time is cancelled (s; as long as a SQLite writer waits).
 PG_STATEMENT_TIMEOUT_S = SQLITE_BUSY_S
-#: A PostgreSQL connection that goes silent (no reply, not even to TCP keepalives sent from
-#: 5 s of silence on) is dropped after about this long more (s); a transaction that its
-#: client leaves idle this long is ended by the server, so a vanished station holds no lock.
+#: A PostgreSQL connection whose server goes silent (network cut, server computer gone) is
+#: dropped about this long after its last reply (s; TCP keepalives from 5 s of silence on, and
+#: ``tcp_user_timeout``); a transaction that its client leaves idle this long is ended by the
+#: server, so a station that vanished holds no lock.
 PG_DEAD_LINK_S = 10
 #: The PostgreSQL advisory-lock key that serialises creating the tables and the chains.
 _PG_INIT_LOCK = 0x5E1EC7_C4A1
@@ -170,7 +171,7 @@ class PostgresDialect(Dialect):
     unreachable) is a :class:`ChainStoreLostError` within :data:`PG_CONNECT_TIMEOUT_S`.
     A statement in flight when the server stops fails at once (the server's end of the
     connection closes); when the server goes silent instead, TCP keepalives and
-    ``tcp_user_timeout`` drop the connection after about :data:`PG_DEAD_LINK_S` s more;
+    ``tcp_user_timeout`` drop the connection about :data:`PG_DEAD_LINK_S` after its last reply;
     either way the transaction is rolled back by the server. A ``COMMIT`` in flight
     may or may not have been applied: the store is written so that both are safe (an
     answer that reached the database is found again by the resume; a claim that did

@@ -28,8 +28,11 @@ filled when its trial starts, by claiming a head. A resume runs the unfinished
 slots: the trial a crash interrupted claims a new head (the chain it had met is
 not offered again, and its lease is released); a trial whose answer reached the
 database before the crash but not ``trials.tsv`` is not shown again: its row is
-restored from the database. A lost database (file gone, server down) ends the
-session as ``paused``, every finished trial kept; ``--resume`` continues it.
+restored from the database. A lost database (file gone or locked, server down or
+unreachable) ends the session as ``paused``, every finished trial and the eye data
+kept, with a message naming the database and what brings it back; ``--resume``
+continues it once it is back. A database unreachable when a session (or its resume)
+starts refuses it before anything is written.
 
 ``trials.tsv`` columns (besides the runtime's ``trial_id``, ``block``,
 ``practice``, ``eye_file``): ``chain_id``, ``generation``, ``image_id``,
@@ -277,9 +280,15 @@ def open_chains(config: ExperimentConfig[SerialReproductionConfig], run: RunInfo
         config.lab.chains.url, data_root=run.data_root, study=task.study, lease_s=task.lease_s
     )
     stimuli = read_stimulus_set(task.stimulus_set)
-    store.ensure_chains(chain_seeds(task, stimuli), generations=task.generations)
-    if run.resume:
-        store.release_session(participant=run.participant, session=run.session)
+    try:
+        store.ensure_chains(chain_seeds(task, stimuli), generations=task.generations)
+        if run.resume:
+            store.release_session(participant=run.participant, session=run.session)
+    except ChainStoreLostError as error:  # before the session folder is touched
+        raise ChainStoreLostError(
+            f"{error}. The session did not start (no trial was run, nothing was written): "
+            f"{store.dialect.remedy}, then run the same command again."
+        ) from None
     chains = _Chains(store, run.participant, run.session)
     try:
         yield chains
@@ -304,10 +313,12 @@ def practice_items(settings: SerialReproductionConfig, stimuli: Any) -> list[dic
     return [{"slot": 0}]
 
 
-def _lost(error: Exception) -> SessionPaused:
-    print(f"selectivity: {error}. Every finished trial is saved, and the head this trial held "
-          "is freed when its lease expires (or by the resume). Make the database reachable "
-          "again (the file in its place, the server running), then continue with --resume.",
+def _lost(error: Exception, chains: _Chains | None) -> SessionPaused:
+    """Tell the experimenter what was lost and what to do; the session ends ``paused``."""
+    remedy = "make the database reachable again" if chains is None else chains.store.dialect.remedy
+    print(f"selectivity: {error}. Every finished trial and the eye data are saved, and the "
+          "head this trial held is freed when its lease expires (or by the resume). To go "
+          f"on, {remedy}, then continue with --resume.",
           file=sys.stderr)  # fmt: skip
     return SessionPaused(f"chain database lost: {error}")
 
@@ -391,7 +402,7 @@ def run_trial(ctx: TrialContext, trial: dict[str, Any]) -> dict[str, Any]:
                 return kept
         claim, image_id, x0, y0 = _start(ctx, trial)
     except ChainStoreLostError as error:
-        raise _lost(error) from None
+        raise _lost(error, chains) from None
     if not image_id:
         ctx.result_code = RESULT_NO_CHAIN
         ctx.show("no-chain", [ctx.text("No chain is free for you now.")], ctx.frames_for(1.0))
@@ -433,7 +444,7 @@ def run_trial(ctx: TrialContext, trial: dict[str, Any]) -> dict[str, Any]:
             else:
                 chains.store.release(claim)  # type: ignore[union-attr]
         except ChainStoreLostError as error:
-            raise _lost(error) from None
+            raise _lost(error, chains) from None
     if ctx.practice:
         ctx.feedback("Thank you." if click.answered else "Please click before the time runs out.")
     return row

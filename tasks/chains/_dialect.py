@@ -4,11 +4,20 @@ The store's SQL is written once, with ``?`` placeholders and types both database
 know (``TEXT``, ``INTEGER``, ``DOUBLE PRECISION``); a :class:`Dialect` differs only in
 how it connects, how a writing transaction starts, where "now" comes from, and
 which exceptions mean that the database cannot be reached.
+
+Every failure to reach the database is a :class:`ChainStoreLostError` naming it
+(never its password) and, in :attr:`Dialect.remedy`, what brings it back: the task
+ends the session as ``paused`` (or refuses to start it) instead of crashing. No call
+waits for ever: SQLite waits :data:`SQLITE_BUSY_S` for a lock; PostgreSQL gives up
+connecting after :data:`PG_CONNECT_TIMEOUT_S`, cancels a statement after
+:data:`PG_STATEMENT_TIMEOUT_S`, and notices a connection whose server went silent
+(network cut, server computer gone) after about :data:`PG_DEAD_LINK_S`.
 """
 
 from __future__ import annotations
 
 import contextlib
+import os
 import sqlite3
 import time
 from collections.abc import Iterator, Sequence
@@ -30,6 +39,15 @@ __all__ = [
 SQLITE_NAME = "chains.sqlite"
 #: How long a SQLite writer waits for another process's transaction (s).
 SQLITE_BUSY_S = 30.0
+#: How long connecting to a PostgreSQL server may take before the database counts as lost (s).
+PG_CONNECT_TIMEOUT_S = 5
+#: A PostgreSQL statement not done in this time is cancelled (s; as long as a SQLite writer waits).
+PG_STATEMENT_TIMEOUT_S = SQLITE_BUSY_S
+#: A PostgreSQL connection whose server goes silent (network cut, server computer gone) is
+#: dropped about this long after its last reply (s; TCP keepalives from 5 s of silence on, and
+#: ``tcp_user_timeout``); a transaction that its client leaves idle this long is ended by the
+#: server, so a station that vanished holds no lock.
+PG_DEAD_LINK_S = 10
 #: The PostgreSQL advisory-lock key that serialises creating the tables and the chains.
 _PG_INIT_LOCK = 0x5E1EC7_C4A1
 
@@ -66,6 +84,8 @@ class Dialect:
 
     #: Where the database is, for messages (a file path, or a URL without its password).
     where: str = ""
+    #: What brings a lost database back, for messages ("start the server ...").
+    remedy: str = ""
 
     def transaction(self, *, init: bool = False) -> contextlib.AbstractContextManager[_Cursor]:
         """A writing transaction: committed when the block ends, rolled back on an error.
@@ -92,6 +112,9 @@ class SqliteDialect(Dialect):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.where = str(self.path)
+        self.remedy = (
+            f"put the file {self.path} back in its place (or close the program that holds it)"
+        )
 
     def create(self) -> None:
         """Create the file (and its folder) when it does not exist yet."""
@@ -143,6 +166,16 @@ class PostgresDialect(Dialect):
     writes are compare-and-set ``UPDATE ... WHERE`` statements, which PostgreSQL
     re-checks on the latest row version after waiting for a concurrent writer, so a
     head goes to one claimant only. Times come from the server's clock.
+
+    Each transaction is a fresh connection. A server that is down (stopped, crashed,
+    unreachable) is a :class:`ChainStoreLostError` within :data:`PG_CONNECT_TIMEOUT_S`.
+    A statement in flight when the server stops fails at once (the server's end of the
+    connection closes); when the server goes silent instead, TCP keepalives and
+    ``tcp_user_timeout`` drop the connection about :data:`PG_DEAD_LINK_S` after its last reply;
+    either way the transaction is rolled back by the server. A ``COMMIT`` in flight
+    may or may not have been applied: the store is written so that both are safe (an
+    answer that reached the database is found again by the resume; a claim that did
+    not is released).
     """
 
     def __init__(self, url: str) -> None:
@@ -156,30 +189,87 @@ class PostgresDialect(Dialect):
         self._psycopg = psycopg
         self.url = url
         self.where = _without_password(url)
+        self.server = _server(url, psycopg)
+        self.remedy = (
+            f"start the PostgreSQL server ({self.server}) or reconnect this computer to its "
+            "network; check [chains] url of the lab configuration if it moved"
+        )
 
     @contextlib.contextmanager
     def transaction(self, *, init: bool = False) -> Iterator[_Cursor]:
         psycopg = self._psycopg
+        dead_ms = int(PG_DEAD_LINK_S * 1000)
         try:
-            conn = psycopg.connect(self.url, connect_timeout=10)
+            conn = psycopg.connect(
+                self.url,
+                connect_timeout=PG_CONNECT_TIMEOUT_S,
+                keepalives=1,
+                keepalives_idle=5,
+                keepalives_interval=2,
+                keepalives_count=3,
+                tcp_user_timeout=dead_ms,
+            )
         except psycopg.Error as error:
             raise ChainStoreLostError(
-                f"Cannot connect to the chain database {self.where}: {error}"
+                f"Cannot connect to the chain database {self.where} ({self.server}): "
+                f"{_one_line(error)}"
             ) from None
         try:
-            with conn:  # commits when the block ends, rolls back on an error
+            try:
                 cursor = _Cursor(conn.cursor(), "format")
+                cursor.execute(
+                    "SELECT set_config('statement_timeout', ?, true), "
+                    "set_config('idle_in_transaction_session_timeout', ?, true)",
+                    (str(int(PG_STATEMENT_TIMEOUT_S * 1000)), str(dead_ms)),
+                )
                 if init:
                     cursor.execute("SELECT pg_advisory_xact_lock(?)", (_PG_INIT_LOCK,))
                 yield cursor
+                conn.commit()
+            except BaseException:
+                with contextlib.suppress(psycopg.Error):
+                    conn.rollback()  # a lost connection: the server rolls back by itself
+                raise
+        except psycopg.errors.QueryCanceled as error:
+            raise ChainStoreLostError(
+                f"The chain database {self.where} ({self.server}) did not answer within "
+                f"{PG_STATEMENT_TIMEOUT_S:g} s ({_one_line(error)}): another station may hold "
+                "it locked, or the server is overloaded"
+            ) from None
+        except (psycopg.OperationalError, psycopg.InterfaceError) as error:
+            raise ChainStoreLostError(
+                f"The connection to the chain database {self.where} ({self.server}) was lost: "
+                f"{_one_line(error)}"
+            ) from None
         except psycopg.Error as error:
-            raise ChainStoreLostError(f"The chain database {self.where} failed: {error}") from None
+            raise ChainStoreLostError(
+                f"The chain database {self.where} ({self.server}) failed: {_one_line(error)}"
+            ) from None
         finally:
             conn.close()
 
     def now(self, cursor: _Cursor) -> float:
         (value,) = cursor.execute("SELECT EXTRACT(EPOCH FROM clock_timestamp())").fetchall()[0]
         return float(value)
+
+
+def _one_line(error: BaseException) -> str:
+    """An error's text on one line (libpq's messages run over several)."""
+    return " ".join(str(error).split()) or type(error).__name__
+
+
+def _server(url: str, psycopg: Any) -> str:
+    """``server HOST, port PORT, database NAME`` of a URL, with libpq's defaults (no password)."""
+    try:
+        params = psycopg.conninfo.conninfo_to_dict(url)
+    except psycopg.Error:
+        params = {}
+    env = os.environ
+    host = params.get("host") or env.get("PGHOST") or "localhost"
+    port = params.get("port") or env.get("PGPORT") or "5432"
+    user = params.get("user") or env.get("PGUSER") or ""
+    name = params.get("dbname") or env.get("PGDATABASE") or user or "(the user's)"
+    return f"server {host}, port {port}, database {name}"
 
 
 def _without_password(url: str) -> str:

@@ -4,8 +4,15 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import glob
+import os
+import shutil
+import socket
+import subprocess
 import sys
-from collections.abc import Callable
+import tempfile
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -186,3 +193,112 @@ def quick_answers(monkeypatch: pytest.MonkeyPatch) -> float:
 
     monkeypatch.setattr(SimulatedParticipant, "__init__", quick)
     return 0.05
+
+
+def _pg_bin() -> Path | None:
+    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
+    if found:
+        return Path(found[-1]).parent
+    initdb = shutil.which("initdb")
+    return Path(initdb).parent if initdb else None
+
+
+def _free_port() -> int:
+    """A loopback TCP port that nothing listens on (now)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclasses.dataclass
+class PostgresServer:
+    """A throwaway PostgreSQL server on a loopback port that a test can stop and start again.
+
+    ``initdb`` + ``pg_ctl`` in a temporary ``folder`` (as the ``postgres`` user when the
+    tests run as root, ``as_user``); trust authentication, no fsync. :meth:`stop` defaults
+    to ``-m immediate``: the server's processes quit at once, like a crash or a power cut
+    of the server, and every open connection is cut.
+    """
+
+    bindir: Path
+    folder: Path
+    port: int
+    as_user: list[str]
+    running: bool = False
+
+    @property
+    def url(self) -> str:
+        """The server's ``postgres`` database (user ``postgres``, no password)."""
+        return f"postgresql://postgres@127.0.0.1:{self.port}/postgres"
+
+    def _call(self, *args: str) -> None:
+        subprocess.run([*self.as_user, *args], check=True, capture_output=True, timeout=120)
+
+    def init(self) -> None:
+        self._call(str(self.bindir / "initdb"), "-D", str(self.folder / "data"), "-U",
+                   "postgres", "-A", "trust")  # fmt: skip
+
+    def start(self) -> None:
+        """Start the server and wait until it accepts connections."""
+        options = f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
+        self._call(str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-o", options,
+                   "-w", "-l", str(self.folder / "log"), "start")  # fmt: skip
+        self.running = True
+
+    def stop(self, mode: str = "immediate") -> None:
+        """Stop the server (``pg_ctl stop -m <mode>``) and wait until it is down."""
+        self._call(str(self.bindir / "pg_ctl"), "-D", str(self.folder / "data"), "-m", mode,
+                   "-w", "stop")  # fmt: skip
+        self.running = False
+
+    @contextlib.contextmanager
+    def database(self) -> Iterator[str]:
+        """A fresh database on the server (its URL), dropped at the end."""
+        import psycopg
+
+        name = f"t{os.getpid()}_{int(time.monotonic_ns())}"
+        with psycopg.connect(self.url, autocommit=True) as conn:
+            conn.execute(f"CREATE DATABASE {name}")
+        try:
+            yield self.url.rsplit("/", 1)[0] + "/" + name
+        finally:
+            if not self.running:
+                self.start()
+            with psycopg.connect(self.url, autocommit=True) as conn:
+                conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+
+
+@pytest.fixture(scope="session")
+def _postgres() -> Iterator[PostgresServer]:
+    bindir = _pg_bin()
+    if bindir is None or not (bindir / "pg_ctl").exists():
+        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
+    pytest.importorskip("psycopg", reason="psycopg 3 is needed to talk to PostgreSQL")
+    as_user: list[str] = []
+    if os.geteuid() == 0:
+        if shutil.which("runuser") is None:
+            pytest.skip("running as root needs runuser to start PostgreSQL as 'postgres'")
+        as_user = ["runuser", "-u", "postgres", "--"]
+    folder = Path(tempfile.mkdtemp(prefix="selectivity-pg-"))
+    if as_user:
+        shutil.chown(folder, "postgres")
+    server = PostgresServer(bindir, folder, _free_port(), as_user)
+    try:
+        server.init()
+        server.start()
+        yield server
+    finally:
+        with contextlib.suppress(subprocess.SubprocessError):
+            if server.running:
+                server.stop()
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@pytest.fixture
+def postgres_server(_postgres: PostgresServer) -> PostgresServer:
+    """The tests' PostgreSQL server (one per test run, see :class:`PostgresServer`), running;
+    skipped when PostgreSQL's binaries or psycopg are not installed. A test that stops it
+    may leave it stopped: the next test gets it started again."""
+    if not _postgres.running:
+        _postgres.start()
+    return _postgres

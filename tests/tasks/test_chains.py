@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import glob
 import multiprocessing as mp
 import os
-import shutil
 import signal
 import socket
-import subprocess
-import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
@@ -27,15 +25,10 @@ from tasks.chains import (
 )
 from tasks.config import ConfigError, load_lab_config
 
+if TYPE_CHECKING:
+    from conftest import PostgresServer
+
 SEEDS = [ChainSeed(f"img-{k:02d}", "img", 10 * k, 5 * k) for k in range(1, 5)]
-
-
-def _pg_bin() -> Path | None:
-    found = sorted(glob.glob("/usr/lib/postgresql/*/bin/initdb"))
-    if found:
-        return Path(found[-1]).parent
-    initdb = shutil.which("initdb")
-    return Path(initdb).parent if initdb else None
 
 
 def _free_port() -> int:
@@ -44,57 +37,15 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture(scope="module")
-def postgres_url() -> Iterator[str]:
-    """A throwaway PostgreSQL server on a loopback port (``initdb`` + ``pg_ctl`` in a temporary
-    folder, as the ``postgres`` user when the tests run as root), stopped at the end."""
-    bindir = _pg_bin()
-    if bindir is None or not (bindir / "pg_ctl").exists():
-        pytest.skip("PostgreSQL's server binaries (initdb, pg_ctl) are not installed")
-    pytest.importorskip("psycopg", reason="psycopg 3 is needed to talk to PostgreSQL")
-    as_user: list[str] = []
-    if os.geteuid() == 0:
-        if shutil.which("runuser") is None:
-            pytest.skip("running as root needs runuser to start PostgreSQL as 'postgres'")
-        as_user = ["runuser", "-u", "postgres", "--"]
-    folder = Path(tempfile.mkdtemp(prefix="selectivity-pg-"))
-    if as_user:
-        shutil.chown(folder, "postgres")
-    data, port = folder / "data", _free_port()
-
-    def call(*args: str) -> None:
-        subprocess.run([*as_user, *args], check=True, capture_output=True, timeout=120)
-
-    try:
-        call(str(bindir / "initdb"), "-D", str(data), "-U", "postgres", "-A", "trust")
-        options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-        call(str(bindir / "pg_ctl"), "-D", str(data), "-o", options, "-w", "-l",
-             str(folder / "log"), "start")  # fmt: skip
-        try:
-            yield f"postgresql://postgres@127.0.0.1:{port}/postgres"
-        finally:
-            call(str(bindir / "pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop")
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     """An empty url (SQLite in ``tmp_path``) or a fresh database on the test server."""
     if request.param == "sqlite":
         yield ""
         return
-    import psycopg
-
-    server = request.getfixturevalue("postgres_url")
-    name = f"t{os.getpid()}_{int(time.monotonic_ns())}"
-    with psycopg.connect(server, autocommit=True) as conn:
-        conn.execute(f"CREATE DATABASE {name}")
-    try:
-        yield server.rsplit("/", 1)[0] + "/" + name
-    finally:
-        with psycopg.connect(server, autocommit=True) as conn:
-            conn.execute(f"DROP DATABASE {name} WITH (FORCE)")
+    server = request.getfixturevalue("postgres_server")
+    with server.database() as database:
+        yield database
 
 
 def _store(url: str, root: Path, *, lease_s: float = 60.0) -> ChainStore:
@@ -293,3 +244,100 @@ def test_chains_url_errors(tmp_path: Path, url: str, match: str) -> None:
     path.write_text(f'[chains]\nurl = "{url}"\n', encoding="utf-8")
     with pytest.raises(ConfigError, match=match):
         load_lab_config(path)
+
+
+def test_lost_server_message_names_server_port_and_database_not_the_password(
+    tmp_path: Path,
+) -> None:
+    """Catches: a message about an unreachable server that leaves out where it is, or shows
+    the password of a URL (the lab configuration refuses one, a program may not)."""
+    pytest.importorskip("psycopg", reason="psycopg 3 is needed to talk to PostgreSQL")
+    port = _free_port()
+    store = open_chain_store(
+        f"postgresql://lab:s3cret@127.0.0.1:{port}/chains", data_root=tmp_path, study="x",
+        lease_s=5,
+    )  # fmt: skip
+    with pytest.raises(ChainStoreLostError) as lost:
+        store.claim(participant="a", session="1", trial_id=1, rng=_rng())
+    message = str(lost.value)
+    assert f"(server 127.0.0.1, port {port}, database chains)" in message
+    assert f"postgresql://lab@127.0.0.1:{port}/chains" in message
+    assert "s3cret" not in message and "s3cret" not in store.dialect.remedy
+    assert "\n" not in message  # libpq's lines joined: one line for the command line
+
+
+def test_statement_in_flight_when_the_server_stops_is_a_lost_database(
+    postgres_server: PostgresServer,
+) -> None:
+    """Fault: the server stops (``pg_ctl stop -m immediate``) while a statement of the store's
+    transaction runs (an hour's ``pg_sleep``). Catches: a statement that waits on the dead
+    server, or fails with psycopg's own error instead of a ChainStoreLostError naming the
+    server (what the task turns into a paused session)."""
+    import psycopg
+
+    from tasks.chains._dialect import PostgresDialect
+
+    with postgres_server.database() as url:
+        dialect = PostgresDialect(url)
+        failed: list[BaseException] = []
+
+        def sleep() -> None:
+            try:
+                with dialect.transaction() as cur:
+                    cur.execute("SELECT pg_sleep(3600)")
+            except BaseException as error:
+                failed.append(error)
+
+        statement = threading.Thread(target=sleep, daemon=True)
+        statement.start()
+        with psycopg.connect(url, autocommit=True) as conn:
+            deadline = time.monotonic() + 60
+            while not conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE state = 'active' "
+                "AND query = 'SELECT pg_sleep(3600)'"
+            ).fetchone()[0]:  # type: ignore[index]
+                assert time.monotonic() < deadline, "the statement never started"
+                time.sleep(0.01)
+        postgres_server.stop()
+        statement.join(timeout=120)
+        assert not statement.is_alive(), "the statement still waits on a stopped server"
+        (error,) = failed
+        assert isinstance(error, ChainStoreLostError), repr(error)
+        assert "The connection to the chain database" in str(error) and "was lost" in str(error)
+        assert f"port {postgres_server.port}" in str(error)
+
+
+def test_statement_waiting_past_the_timeout_is_a_lost_database(
+    postgres_server: PostgresServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Fault: another station holds the lock the store needs (the advisory lock that creating
+    the chains takes) and does not let go. Catches: a session that waits behind it for ever
+    instead of failing after the statement timeout (shortened to 0.5 s here) with a message
+    saying so."""
+    import psycopg
+
+    import tasks.chains._dialect as dialect
+
+    monkeypatch.setattr(dialect, "PG_STATEMENT_TIMEOUT_S", 0.5)
+    with postgres_server.database() as url:
+        store = open_chain_store(url, data_root=tmp_path, study="x", lease_s=5)
+        failed: list[BaseException] = []
+
+        def create() -> None:
+            try:
+                store.ensure_chains(SEEDS, generations=1)
+            except BaseException as error:
+                failed.append(error)
+
+        with psycopg.connect(url, autocommit=True) as other:
+            other.execute("SELECT pg_advisory_lock(%s)", (dialect._PG_INIT_LOCK,))
+            waiting = threading.Thread(target=create, daemon=True)
+            waiting.start()
+            waiting.join(timeout=120)
+            hung = waiting.is_alive()
+        waiting.join(timeout=60)  # the other station let go (its connection closed)
+        assert not hung, "the store waited behind the lock past its statement timeout"
+        (error,) = failed
+        assert isinstance(error, ChainStoreLostError), repr(error)
+        assert "did not answer within 0.5 s" in str(error)
+        assert store.ensure_chains(SEEDS, generations=1)  # once it lets go: as if nothing was

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -30,6 +33,9 @@ from tasks.serial_reproduction import (
     reproduction_target,
     run,
 )
+
+if TYPE_CHECKING:
+    from conftest import PostgresServer
 
 CONFIG = "serial_reproduction_simulated.toml"
 #: Short phases for sessions in tests.
@@ -349,6 +355,135 @@ def test_database_locked_past_the_timeout_pauses_and_resume_completes(
     assert len({(n["chain_id"], n["generation"]) for n in nodes}) == 4
     assert all(c["lease_token"] is None for c in store.chains())  # no head left claimed
     assert all(c["outcome"] is not None for c in store.claims())
+
+
+def _with_chains(config: ExperimentConfig, url: str) -> ExperimentConfig:
+    """``config`` with its lab's chains in the database ``url``."""
+    chains = dataclasses.replace(config.lab.chains, url=url)
+    return dataclasses.replace(config, lab=dataclasses.replace(config.lab, chains=chains))
+
+
+@pytest.mark.window
+def test_postgres_server_stopped_mid_session_pauses_and_resume_completes(
+    fast_config: Callable[..., ExperimentConfig],
+    search_stimulus_set: Path,
+    tmp_path: Path,
+    postgres_server: PostgresServer,
+    quick_answers: float,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """Fault: the lab's PostgreSQL server stops (``pg_ctl stop -m immediate``, a real outage)
+    once trial 2 is on disk, while trial 3 holds its chain's head, before its answer is sent.
+    Catches: a session that crashes (a traceback) or hangs instead of ending ``paused`` with
+    a message naming the server (host, port, database) and what to do; a finished trial or
+    the eye data lost; a resume that runs while the server is still down (it must be refused
+    before anything changes); a resume, once the server is back, that loses or doubles a
+    node, or leaves the head the interrupted trial held claimed for ever."""
+    from analysis.sessions import load_session
+    from eyetracking import read_asc
+    from selectivity.tsv import read_table
+    from tasks.chains import ChainStore, ChainStoreLostError
+
+    base = fast_config(search_stimulus_set, name=CONFIG, trials=3, click_timeout_s=3.0, **FAST)
+    data = tmp_path / "data"
+    trials_tsv = data / "sub-01" / "ses-1" / "serial-reproduction" / "trials.tsv"
+    server = f"server 127.0.0.1, port {postgres_server.port}, database "
+    answer, answers = ChainStore.answer, []
+
+    def answer_after_outage(self: ChainStore, *args: object, **kwargs: object) -> bool:
+        answers.append(args)
+        if len(answers) == 3:  # trial 3 claimed its head (trials 1 and 2 are on disk)
+            assert _rows(trials_tsv) == 2
+            postgres_server.stop()
+        return answer(self, *args, **kwargs)  # type: ignore[arg-type]
+
+    with postgres_server.database() as url:
+        config = _with_chains(base, url)
+        database = url.rsplit("/", 1)[1]
+        with monkeypatch.context() as patch:
+            patch.setattr(ChainStore, "answer", answer_after_outage)
+            with pytest.warns(UserWarning, match="freed when their leases expire"):
+                folder = run(config, participant="01", data_root=data, windowed=True)
+        info = json.loads((folder / "session.json").read_text())
+        assert info["status"] == "paused", info
+        assert "chain database lost" in info["paused_because"]
+        err = capsys.readouterr().err
+        assert server + database in err and "start the PostgreSQL server" in err
+        assert "continue with --resume" in err and "Traceback" not in err
+        assert list(read_table(trials_tsv)["trial_id"]) == [1, 2]
+        recording = read_asc(folder / "eye" / "01s1.asc")  # the eye data, trial 3's begun
+        assert list(recording.trials["trial_id"].astype(int)) == [1, 2, 3]
+        assert list(load_session(folder).trials["trial_id"]) == [1, 2]
+
+        # --resume while the server is still down: refused before anything changes
+        with pytest.raises(ChainStoreLostError, match="The session did not start") as refused:
+            run(config, participant="01", data_root=data, windowed=True, resume=True)
+        assert server + database in str(refused.value)
+        assert json.loads((folder / "session.json").read_text()) == info
+
+        postgres_server.start()
+        run(config, participant="01", data_root=data, windowed=True, resume=True)
+        info = json.loads((folder / "session.json").read_text())
+        assert info["status"] == "completed"
+        assert info["eye_files"] == ["eye/01s1.asc", "eye/01s1r1.asc"]
+        trials = read_table(trials_tsv)
+        assert list(trials["trial_id"]) == [1, 2, 3]
+        store = open_chain_store(url, data_root=data, study="simulated", lease_s=1)
+        nodes = store.nodes()
+        assert sorted(n["trial_id"] for n in nodes) == [1, 2, 3]  # each once, none lost
+        assert len({(n["chain_id"], n["generation"]) for n in nodes}) == 3
+        assert list(trials["chain_id"]) == [
+            {n["trial_id"]: n["chain_id"] for n in nodes}[t] for t in (1, 2, 3)
+        ]
+        third = [c for c in store.claims() if c["trial_id"] == 3]
+        assert [c["outcome"] for c in third] == ["released", "answered"]  # the held head freed
+        assert third[0]["chain_id"] != third[1]["chain_id"]  # a chain met is not met again
+        assert all(c["lease_token"] is None for c in store.chains())
+        assert all(c["outcome"] is not None for c in store.claims())
+
+
+@contextlib.contextmanager
+def _loopback_port(*, listen: bool) -> Iterator[int]:
+    """A loopback port held for the block: refusing connections (a stopped server), or
+    accepting them and never answering (``listen``: a server that hangs)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        if listen:
+            sock.listen()
+        yield int(sock.getsockname()[1])
+
+
+@pytest.mark.parametrize("kind", ["stopped", "silent"])
+def test_unreachable_postgres_server_refuses_the_session_before_its_first_trial(
+    fast_config: Callable[..., ExperimentConfig],
+    search_stimulus_set: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    kind: str,
+) -> None:
+    """Fault: the chain server is down (nothing listens on its port) or hangs (it accepts the
+    connection and never answers) when a session starts. Catches: a session that starts
+    (a folder written, a window opened) without its chains; one that waits for ever on a
+    silent server (the connection timeout, shortened to 2 s here); a refusal that does not
+    name the server or say what to do, or is not the command line's one-line error."""
+    pytest.importorskip("psycopg", reason="psycopg 3 is needed to talk to PostgreSQL")
+    import tasks.chains._dialect as dialect
+    from selectivity.cli._errors import report_user_errors
+
+    monkeypatch.setattr(dialect, "PG_CONNECT_TIMEOUT_S", 2)
+    data = tmp_path / "data"
+    with _loopback_port(listen=kind == "silent") as port:
+        url = f"postgresql://postgres@127.0.0.1:{port}/lab"
+        config = _with_chains(fast_config(search_stimulus_set, name=CONFIG, **FAST), url)
+        status = report_user_errors(lambda: run(config, participant="01", data_root=data))
+    assert status == 2
+    (line,) = capsys.readouterr().err.splitlines()
+    assert line.startswith("selectivity: error: Cannot connect to the chain database")
+    assert f"(server 127.0.0.1, port {port}, database lab)" in line
+    assert "did not start" in line and "start the PostgreSQL server" in line
+    assert not data.exists()  # nothing was written: the same command runs once it is back
 
 
 @pytest.mark.window

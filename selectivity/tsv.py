@@ -315,6 +315,24 @@ class TsvRowWriter:
         """
         self._write(_line(format_value(v) for v in _ordered(row, self.columns, self.path)))
 
+    def append_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Write several rows in one write and fsync them: all on disk, or (after an
+        ``OSError``) none; returns the bytes written (for :meth:`take_back`)."""
+        text = "".join(
+            _line(format_value(v) for v in _ordered(row, self.columns, self.path)) for row in rows
+        )
+        if text:
+            self._write(text)
+        return len(text.encode("utf-8"))
+
+    def take_back(self, n_bytes: int) -> None:
+        """Remove the last ``n_bytes`` written (rows of a trial whose other file could not
+        be written); shrinking a file needs no free space."""
+        if self._fd is None:
+            raise ValueError(f"{self.path}: the row writer is closed.")
+        os.ftruncate(self._fd, os.fstat(self._fd).st_size - n_bytes)
+        os.fsync(self._fd)
+
     def close(self) -> None:
         """Close the file (every row is already on disk); safe to call twice."""
         fd, self._fd = self._fd, None

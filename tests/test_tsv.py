@@ -233,3 +233,19 @@ def test_a_crash_cut_trial_is_not_a_finished_trial(tmp_path: Path) -> None:
     path = tmp_path / "trials.tsv"
     path.write_text("trial_id\timage_id\n1\ta\n2\tb", encoding="utf-8")
     assert completed_trial_ids(path) == [1]
+
+
+def test_row_writer_takes_back_rows_written_together(tmp_path: Path) -> None:
+    """A trial's frame rows are written in one write and taken back when its row cannot be
+    written (a full disk). Catches rows of a failed trial left behind, to be written again."""
+    path = tmp_path / "frames.tsv"
+    with TsvRowWriter(path, ["trial_id", "phase"]) as log:
+        log.append({"trial_id": 1, "phase": "image"})
+        before = path.read_bytes()
+        n = log.append_rows(
+            [{"trial_id": 2, "phase": "fixation"}, {"trial_id": 2, "phase": "image"}]
+        )
+        assert path.read_bytes() == before + b"2\tfixation\n2\timage\n"
+        log.take_back(n)
+        assert path.read_bytes() == before
+        assert log.append_rows([]) == 0

@@ -523,10 +523,18 @@ class Session:
         self._write_json()
 
     def write_trial(self, row: Mapping[str, Any], frames: Iterable[Mapping[str, Any]]) -> None:
-        """Append a finished trial's frame timing and its row, flushed to disk before returning."""
-        for frame_row in frames:
-            self.frames.append(frame_row)
-        self.trials.append(row)
+        """Append a finished trial's frame timing and its row, flushed to disk before returning.
+
+        When a write fails (``OSError``, e.g. a full disk) neither file keeps anything of
+        the trial, so that a resume running it again writes it once.
+        """
+        written = self.frames.append_rows(frames)
+        try:
+            self.trials.append(row)
+        except OSError:
+            with contextlib.suppress(OSError):
+                self.frames.take_back(written)
+            raise
         self.done.append(int(row["trial_id"]))
         self._lock.touch()
 

@@ -212,6 +212,9 @@ def test_full_disk_ends_the_session_cleanly_and_it_resumes_once_there_is_space(
     assert resume["rc"] == 0, resume["stdout"] + resume["stderr"]
     done = out / "resumed"
     assert _ids(done / "trials.tsv") == [1, 2, 3]
+    frames = read_table(done / "frames.tsv")
+    assert set(frames["trial_id"]) == {1, 2, 3}
+    assert not frames.duplicated(["trial_id", "phase"]).any()  # nothing of a failed trial kept
     info = json.loads((done / "session.json").read_text())
     assert info["status"] == "completed"
     assert info["resumes"][0]["after_trials"] == len(saved)

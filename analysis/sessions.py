@@ -142,6 +142,10 @@ def load_session(
     UserWarning
         A finished trial that names no eye file, or that its eye file does not
         record (it gets no fixations).
+    selectivity.tsv.TsvCutLineWarning
+        The last line of ``trials.tsv`` was cut short (a crash, a power loss):
+        it is no finished trial and is left out; the warning names the file and
+        the line.
     """
     import pandas as pd
 
@@ -235,7 +239,10 @@ def _read_trials(path: Path) -> pd.DataFrame:
 
     if not path.is_file():
         raise FileNotFoundError(f"No trials.tsv in the session folder {path.parent}.")
-    trials = read_table(path, dtypes={"image_id": "string", "eye_file": "string"})
+    # a last line cut by a crash or power loss is no finished trial: left out with a warning
+    trials = read_table(
+        path, dtypes={"image_id": "string", "eye_file": "string"}, finished_rows_only=True
+    )
     lacking = [c for c in _TRIAL_COLUMNS if c not in trials.columns]
     if lacking:
         raise SessionDataError(

@@ -163,7 +163,8 @@ def _read_table(path: Path) -> pd.DataFrame:
 
     try:
         if path.suffix.lower() != ".csv":
-            text = read_table(path, as_text=True)
+            # a session's trials.tsv: a last line cut by a power loss is left out, with a warning
+            text = read_table(path, as_text=True, finished_rows_only=path.name == "trials.tsv")
             return text.astype(object).where(text.notna(), "")
         return pd.read_csv(path, sep=",", dtype=str, keep_default_na=False)
     except (ValueError, UnicodeDecodeError) as error:

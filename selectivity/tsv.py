@@ -37,6 +37,7 @@ whole column as text: such values are identifiers.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import math
 import os
@@ -54,7 +55,9 @@ __all__ = [
     "DTYPES",
     "NA",
     "TsvColumnsError",
+    "TsvCutLineWarning",
     "TsvRowWriter",
+    "cut_last_line",
     "escape",
     "format_value",
     "read_table",
@@ -210,14 +213,34 @@ def _ordered(row: Mapping[str, Any], columns: Sequence[str], path: Path) -> list
     return [row[c] for c in columns]
 
 
+class TsvCutLineWarning(UserWarning):
+    """A TSV file's last line has no line end: a row cut short (a crash, a power loss, a full
+    disk), never a finished row; the message names the file and the line."""
+
+
+def cut_last_line(path: str | os.PathLike[str]) -> tuple[int, str] | None:
+    """The last line of ``path`` when it has no line end: ``(line number, text)``, else None.
+
+    Line numbers count from 1 (the header); an empty file has no cut line.
+    """
+    data = Path(path).read_bytes()
+    if not data or data.endswith(b"\n"):
+        return None
+    return data.count(b"\n") + 1, data[data.rfind(b"\n") + 1 :].decode("utf-8", "replace")
+
+
 class TsvRowWriter:
-    """Append rows to a TSV file, each flushed and fsync'ed to disk before returning.
+    """Append rows to a TSV file, each written and fsync'ed to disk before returning.
 
     Made for logs that must survive a crash (``trials.tsv``): every row written
     is on disk. The header is written once, when the file is new; an existing
     file must have the same columns. A last line cut short by a crash (no line
     end) was never a finished row: it is moved aside to
-    ``<name>.partial-<time>`` with a warning before appending.
+    ``<name>.partial-<time>`` with a :class:`TsvCutLineWarning` before appending,
+    and :attr:`cut` says so. A row whose write fails (a full disk: ``OSError``
+    ``ENOSPC``) is taken back off the file before the error is raised, so the
+    file keeps its finished rows only; should that fail too, the cut line is
+    what the next writer moves aside.
 
     Parameters
     ----------
@@ -225,6 +248,12 @@ class TsvRowWriter:
         The TSV file; created when it does not exist.
     columns : sequence of str
         Column names, in order.
+
+    Attributes
+    ----------
+    cut : dict or None
+        The cut line moved aside on opening: ``file``, ``line`` (its number),
+        ``text`` and ``moved_to``; None when there was none.
 
     Raises
     ------
@@ -235,25 +264,36 @@ class TsvRowWriter:
     def __init__(self, path: str | os.PathLike[str], columns: Sequence[str]) -> None:
         self.path = Path(path)
         self.columns = list(columns)
-        if self.path.exists() and self.path.stat().st_size > 0:
+        self.cut: dict[str, Any] | None = None
+        exists = self.path.exists() and self.path.stat().st_size > 0
+        if exists:
             self._check_existing()
-            # kept open: each row is flushed and fsync'ed as it is written
-            self._file = open(self.path, "a", encoding="utf-8", newline="")  # noqa: SIM115
-        else:
-            self._file = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+        # unbuffered: a row is on disk, or (after a failed write) taken back, never half in a buffer
+        flags = os.O_WRONLY | os.O_CREAT | (os.O_APPEND if exists else os.O_TRUNC)
+        self._fd: int | None = os.open(self.path, flags, 0o644)
+        if not exists:
             self._write(_line(escape(c) for c in self.columns))
 
     def _check_existing(self) -> None:
-        data = self.path.read_bytes()
-        if not data.endswith(b"\n"):
-            cut = data.rfind(b"\n") + 1
+        cut = cut_last_line(self.path)
+        if cut is not None:
+            number, text = cut
+            data = self.path.read_bytes()
             stamp = _dt.datetime.now().strftime("%Y%m%dT%H%M%S")
             aside = self.path.with_name(f"{self.path.name}.partial-{stamp}")
-            aside.write_bytes(data[cut:])
+            aside.write_bytes(data[data.rfind(b"\n") + 1 :])
             with open(self.path, "r+b") as f:
-                f.truncate(cut)
+                f.truncate(data.rfind(b"\n") + 1)
+            self.cut = {
+                "file": str(self.path),
+                "line": number,
+                "text": text,
+                "moved_to": str(aside),
+            }
             warnings.warn(
-                f"{self.path}: the last line was cut short by a crash; moved it to {aside}",
+                f"{self.path}, line {number}: the last line was cut short (a crash, a power loss "
+                f"or a full disk) and is not a finished row; moved it to {aside}",
+                TsvCutLineWarning,
                 stacklevel=3,
             )
         with open(self.path, encoding="utf-8", newline="") as f:
@@ -265,9 +305,20 @@ class TsvRowWriter:
             )
 
     def _write(self, text: str) -> None:
-        self._file.write(text)
-        self._file.flush()
-        os.fsync(self._file.fileno())
+        if self._fd is None:
+            raise ValueError(f"{self.path}: the row writer is closed.")
+        data = text.encode("utf-8")
+        size = os.fstat(self._fd).st_size
+        try:
+            done = 0
+            while done < len(data):
+                done += os.write(self._fd, data[done:])
+            os.fsync(self._fd)
+        except OSError:
+            with contextlib.suppress(OSError):  # shrinking a file needs no free space
+                os.ftruncate(self._fd, size)
+                os.fsync(self._fd)
+            raise
 
     def append(self, row: Mapping[str, Any]) -> None:
         """Write one row (keys exactly the columns) and fsync it.
@@ -276,12 +327,35 @@ class TsvRowWriter:
         ------
         ValueError
             If the keys of ``row`` are not the columns.
+        OSError
+            If the row cannot be written (e.g. ``ENOSPC``: the disk is full); the
+            file then holds the rows written before.
         """
         self._write(_line(format_value(v) for v in _ordered(row, self.columns, self.path)))
 
+    def append_rows(self, rows: Iterable[Mapping[str, Any]]) -> int:
+        """Write several rows in one write and fsync them: all on disk, or (after an
+        ``OSError``) none; returns the bytes written (for :meth:`take_back`)."""
+        text = "".join(
+            _line(format_value(v) for v in _ordered(row, self.columns, self.path)) for row in rows
+        )
+        if text:
+            self._write(text)
+        return len(text.encode("utf-8"))
+
+    def take_back(self, n_bytes: int) -> None:
+        """Remove the last ``n_bytes`` written (rows of a trial whose other file could not
+        be written); shrinking a file needs no free space."""
+        if self._fd is None:
+            raise ValueError(f"{self.path}: the row writer is closed.")
+        os.ftruncate(self._fd, os.fstat(self._fd).st_size - n_bytes)
+        os.fsync(self._fd)
+
     def close(self) -> None:
-        """Close the file (every row is already on disk)."""
-        self._file.close()
+        """Close the file (every row is already on disk); safe to call twice."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            os.close(fd)
 
     def __enter__(self) -> TsvRowWriter:
         return self
@@ -316,8 +390,12 @@ def read_table(
         Read every column as ``string`` (missing as ``<NA>``), for callers that
         parse cells themselves and report bad ones.
     finished_rows_only : bool
-        Ignore a last line without a line end (a row cut short by a crash, in
-        a file written by :class:`TsvRowWriter`) instead of raising.
+        Leave out a last line without a line end (a row cut short by a crash,
+        a power loss or a full disk, in a file written by
+        :class:`TsvRowWriter`), with a :class:`TsvCutLineWarning` naming the
+        file and the line; without it such a line is read as a row when its
+        fields fit the header (a file from another tool may lack the final
+        line end), and raises when they do not.
     columns : sequence of str, optional
         The column names of a file without a header line (BIDS ``.tsv.gz``: the
         names are in its JSON sidecar); every line is then a row. A ``path`` ending
@@ -337,6 +415,11 @@ def read_table(
         has another number of fields than the header, a value does not fit its
         declared dtype (the message names the line and the column), or
         ``dtypes`` names a dtype not in :data:`DTYPES`.
+
+    Warns
+    -----
+    TsvCutLineWarning
+        With ``finished_rows_only``, when a cut last line was left out.
     """
     path = Path(path)
     if not path.is_file():
@@ -358,8 +441,16 @@ def read_table(
             "this format are UTF-8 text."
         ) from None
     lines = text.split("\n")
-    if lines[-1] == "" or (finished_rows_only and len(lines) > 1):
+    if lines[-1] == "":
         lines.pop()
+    elif finished_rows_only and len(lines) > 1:
+        cut = lines.pop()
+        warnings.warn(
+            f"{path}, line {len(lines) + 1}: the last line was cut short (a crash, a power loss "
+            f"or a full disk) and is not a finished row; left out: {cut[:80]!r}",
+            TsvCutLineWarning,
+            stacklevel=2,
+        )
     lines = [line[:-1] if line.endswith("\r") else line for line in lines]
     if columns is not None:
         header, first = [str(c) for c in columns], 1
@@ -389,14 +480,16 @@ def read_table(
             f"Invalid dtype {value!r} for column {name!r}. Allowed values are {', '.join(DTYPES)}."
         )
     values = list(zip(*rows, strict=True)) if rows else [()] * len(header)
-    columns: dict[int, Any] = {}
+    decoded: dict[int, Any] = {}
     for k, (name, column) in enumerate(zip(header, values, strict=True)):
         dtype = "string" if as_text else dtypes.get(name)
         try:
-            columns[k] = _decode(list(column), dtype, empty_text=name in dtypes and not as_text)
+            decoded[k] = _decode(list(column), dtype, empty_text=name in dtypes and not as_text)
         except _CellError as error:
-            raise ValueError(f"{path}, line {error.row + 2}, column {name!r}: {error}") from None
-    frame = pd.DataFrame(columns)
+            raise ValueError(
+                f"{path}, line {error.row + first}, column {name!r}: {error}"
+            ) from None
+    frame = pd.DataFrame(decoded)
     frame.columns = pd.Index(header)
     return frame
 

@@ -11,7 +11,8 @@ from typing import Any
 
 from .config import ConfigError, ExperimentConfig, LabConfig, load_config, load_lab_config
 from .registry import TASKS, get_task
-from .runtime.session import SessionAborted, SessionError, SessionExistsError
+from .runtime.session import SessionAborted, SessionError, SessionExistsError, SessionLockedError
+from .runtime.stimulus_check import StimulusCheckError
 
 __all__ = [
     "TASKS",
@@ -21,6 +22,8 @@ __all__ = [
     "SessionAborted",
     "SessionError",
     "SessionExistsError",
+    "SessionLockedError",
+    "StimulusCheckError",
     "get_task",
     "load_config",
     "load_lab_config",

@@ -14,6 +14,7 @@ from eyetracking import read_tsv
 from selectivity.tsv import (
     NA,
     TsvColumnsError,
+    TsvCutLineWarning,
     TsvRowWriter,
     escape,
     format_value,
@@ -161,10 +162,11 @@ def test_row_writer_writes_header_once_and_each_row_at_once(tmp_path: Path) -> N
 def test_row_writer_moves_a_cut_line_aside(tmp_path: Path) -> None:
     path = tmp_path / "log.tsv"
     path.write_text("a\tb\n1\t2\n3", encoding="utf-8")
-    assert len(read_table(path, finished_rows_only=True)) == 1
+    with pytest.warns(TsvCutLineWarning, match=r"log\.tsv, line 3: the last line was cut short"):
+        assert len(read_table(path, finished_rows_only=True)) == 1
     with pytest.raises(ValueError, match="line 3: expected 2 tab-separated values, got 1"):
         read_table(path)
-    with pytest.warns(UserWarning, match="cut short by a crash"), TsvRowWriter(path, ["a", "b"]):
+    with pytest.warns(UserWarning, match="cut short"), TsvRowWriter(path, ["a", "b"]):
         pass
     assert path.read_text(encoding="utf-8") == "a\tb\n1\t2\n"
 
@@ -249,3 +251,19 @@ def test_headerless_gzip_round_trip(tmp_path: Path) -> None:
     )
     back = read_table(first, columns=["t", "x", "m"], dtypes={"t": "float64", "m": "string"})
     pd.testing.assert_frame_equal(back, table.astype({"m": "string"}))
+
+
+def test_row_writer_takes_back_rows_written_together(tmp_path: Path) -> None:
+    """A trial's frame rows are written in one write and taken back when its row cannot be
+    written (a full disk). Catches rows of a failed trial left behind, to be written again."""
+    path = tmp_path / "frames.tsv"
+    with TsvRowWriter(path, ["trial_id", "phase"]) as log:
+        log.append({"trial_id": 1, "phase": "image"})
+        before = path.read_bytes()
+        n = log.append_rows(
+            [{"trial_id": 2, "phase": "fixation"}, {"trial_id": 2, "phase": "image"}]
+        )
+        assert path.read_bytes() == before + b"2\tfixation\n2\timage\n"
+        log.take_back(n)
+        assert path.read_bytes() == before
+        assert log.append_rows([]) == 0

@@ -213,7 +213,11 @@ def load_study(
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             trials, fixations, recordings = _read_session(folder, task, shapes)
-        messages.extend(f"{folder}: {w.message}" for w in caught)
+            # a last line cut by a power loss is left out, and reported; each finished
+            # trial's frame rows from the attempt that finished it
+            frames = read_frames(folder)
+        # each once (trials.tsv is read twice when it is joined to eye data)
+        messages.extend(dict.fromkeys(f"{folder}: {w.message}" for w in caught))
         keys = {"participant": participant, "session": session, "task": task}
         practice = trials["practice"].fillna(0).astype(int) == 1 if "practice" in trials else None
         n_practice = int(practice.sum()) if practice is not None else 0
@@ -224,7 +228,6 @@ def load_study(
             exclusion_rows.append(
                 {**keys, "rule": "practice", "n_trials": n_practice, "n_fixations": n_practice_fix}
             )
-        frames = read_frames(folder)
         quality = session_quality(task, info, trials, frames, recordings, n_practice)
         reasons = session_reasons(quality, participant, rules)
         quality_rows.append(
@@ -335,7 +338,7 @@ def _read_session(
     none = pd.DataFrame({c: pd.Series(dtype=float) for c in FIXATION_COLUMNS})
     path = folder / "trials.tsv"
     dtypes = {c: "string" for c in ("image_id", "eye_file", "image_a", "image_b", "participant")}
-    trials = read_table(path, dtypes=dtypes)
+    trials = read_table(path, dtypes=dtypes, finished_rows_only=True)
     tracked = "eye_file" in trials.columns and trials["eye_file"].notna().any()
     if "image_id" not in trials.columns or not tracked:
         recordings = {}

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import ipaddress
+import os
 import re
 import shlex
 import time
@@ -198,10 +201,16 @@ def receive_edf(connection: Any, host_name: str, eye_dir: Path) -> Path:
         )
     try:
         size = connection.receiveDataFile(host_name, str(local))
-    except RuntimeError as err:
+    except (RuntimeError, OSError) as err:
+        # a copy cut short (e.g. by a full disk) must not pass for the data file
+        partial = local.with_name(local.name + ".partial")
+        if local.exists():
+            with contextlib.suppress(OSError):
+                os.replace(local, partial)
         raise RuntimeError(
             f"Could not copy {host_name} from the EyeLink Host PC to {local}: {err}. "
-            "The file is still on the Host PC: copy it from there."
+            f"{_disk_full_note(eye_dir, err)}The file is still on the Host PC: copy it from there."
+            + (f" The incomplete copy is kept as {partial}." if partial.exists() else "")
         ) from err
     if not local.exists():
         raise RuntimeError(
@@ -209,6 +218,17 @@ def receive_edf(connection: Any, host_name: str, eye_dir: Path) -> Path:
             "exist. The file is still on the Host PC: copy it from there."
         )
     return local
+
+
+def _disk_full_note(folder: Path, error: BaseException) -> str:
+    """``"The disk holding <folder> is full: free space on it first. "`` when it is, else ``""``."""
+    full = isinstance(error, OSError) and error.errno == errno.ENOSPC
+    if not full:
+        try:
+            full = os.statvfs(folder).f_bavail == 0
+        except (OSError, AttributeError):  # no statvfs on Windows
+            full = False
+    return f"The disk holding {folder} is full: free space on it first. " if full else ""
 
 
 def fetch_command(address: str, host_name: str, local: Path) -> str:

@@ -103,7 +103,11 @@ def build_parser() -> argparse.ArgumentParser:
             "<data root>/sub-<participant>/ses-<session>/<task>/, the window and the tracker "
             "of the lab configuration, and writes session.json, trials.tsv (flushed after each "
             "trial), frames.tsv and the tracker's file in eye/. Escape ends the session with "
-            "everything saved; a session that stopped early continues with --resume."
+            "everything saved; a session that stopped early continues with --resume. The "
+            "stimulus set is checked before the first trial (checksums recorded in "
+            "session.json and compared on resume); while the session runs, session.lock in "
+            "its folder refuses a second process, also on another station; a full disk ends "
+            "the session with every finished trial kept, to be resumed once there is space."
         ),
         epilog="tasks:\n"
         + "\n".join(f"  {name}\n      {summary}" for name, summary in task_summaries().items()),
@@ -134,6 +138,13 @@ def build_parser() -> argparse.ArgumentParser:
         "--resume",
         action="store_true",
         help="continue an interrupted session at its first unfinished trial",
+    )
+    run.add_argument(
+        "--break-lock",
+        action="store_true",
+        help="with --resume: take over the session's lock (session.lock) held by another "
+        "station sharing the data root, once you know that station has stopped; a lock left "
+        "by a process of this station that has ended is taken over without it",
     )
     run.add_argument(
         "--windowed", action="store_true", help="open a window instead of fullscreen (development)"
@@ -189,6 +200,10 @@ def _run_task(args: argparse.Namespace) -> int:
             f"{args.config}: [task] name is {config.task_name!r}, but the command asks "
             f"for {args.task!r}"
         )
+    if args.break_lock and not args.resume:
+        from ..errors import UserError
+
+        raise UserError("--break-lock takes over the lock of a session to resume: add --resume.")
     folder = run_task(
         config,
         participant=args.participant,
@@ -196,6 +211,7 @@ def _run_task(args: argparse.Namespace) -> int:
         data_root=args.data,
         resume=args.resume,
         windowed=args.windowed,
+        break_lock=args.break_lock,
     )
     print(f"Session folder: {folder}")
     return 0

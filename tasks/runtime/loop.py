@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import itertools
 import sys
 from pathlib import Path
@@ -13,12 +14,13 @@ import numpy as np
 from eyetracking.trackers import TrackerLinkLost
 from stimuli.stimulus_set import read_stimulus_set
 
-from ..config import ExperimentConfig
+from ..config import ExperimentConfig, to_dict
 from .display import Presenter, n_frames, open_window
 from .responses import PersonResponder, ResponseRequest
 from .schedule import breaks, build_schedule, read_conditions
-from .session import Session, SessionAborted, SessionPaused
+from .session import Session, SessionAborted, SessionError, SessionPaused
 from .setup import SIMULATION_TRUTH_SOURCE, open_session, open_session_tracker, resolve_seed
+from .stimulus_check import StimulusCheckError, compare_checksums, stimulus_checksums
 from .task import FRAME_COLUMNS, RunInfo, Task
 from .trial import TrialContext
 
@@ -34,6 +36,7 @@ def run_task(
     resume: bool = False,
     windowed: bool = False,
     task: Task | None = None,
+    break_lock: bool = False,
 ) -> Path:
     """Run (or resume) a session of a task; returns the session folder.
 
@@ -45,6 +48,14 @@ def run_task(
     where configured, and writes each trial's row and frame timing before the next
     one starts. Escape ends the session with everything kept; ``resume=True``
     continues at the first unfinished trial with the same schedule.
+
+    Before anything is opened the stimulus set is checked: every image against its
+    checksum in the set's table, and the checksums of what the session shows (images,
+    masks, rendered stimuli, the maps it reads; :mod:`tasks.runtime.stimulus_check`)
+    are recorded in ``session.json``, and on resume compared with the recorded ones. A
+    full disk (``ENOSPC``) ends the session as ``paused``: the experimenter is told
+    (stderr and the window) where, how many trials are saved, and to free space and
+    resume.
 
     Parameters
     ----------
@@ -60,13 +71,33 @@ def run_task(
         A window instead of fullscreen (development).
     task : Task, optional
         The task; default the registered task of ``config.task_name``.
+    break_lock : bool
+        Take over the session's lock held by another station (see
+        :class:`tasks.runtime.Session`).
+
+    Raises
+    ------
+    StimulusCheckError
+        The stimulus set is damaged, or differs from the one the session started with.
+    SessionLockedError
+        Another process has the session open.
     """
     if task is None:
         from ..registry import get_task
 
         task = get_task(config.task_name)
     settings, lab = config.task, config.lab
-    stimuli = read_stimulus_set(settings.stimulus_set)
+    try:
+        stimuli = read_stimulus_set(settings.stimulus_set)
+    except FileNotFoundError:
+        raise
+    except OSError as error:  # h5py's error for a file cut short
+        raise StimulusCheckError(
+            f"The stimulus set {settings.stimulus_set} cannot be opened ({error}): it is cut "
+            "short or damaged. No trial is shown from it: copy the file again from where it "
+            "was built."
+        ) from None
+    checksums = stimulus_checksums(stimuli, settings=to_dict(settings))
     seed = resolve_seed(settings.seed)
     if task.participant_items is None:
         items = task.items(settings, stimuli)
@@ -82,12 +113,23 @@ def run_task(
             {"image_id": str(r.id), "label": str(r.label)} for r in stimuli.table.itertuples()
         ],
         "schedule": _schedule(items, practice, settings, seed, participant),
+        "stimulus_checksums": checksums,
     }
     root = Path(data_root) if data_root is not None else lab.data.root
     run = RunInfo(participant=participant, session=session, data_root=root, resume=resume)
     state = task.open_state(config, run) if task.open_state else contextlib.nullcontext()
-    with state as shared:
-        return _run(task, config, info, run, stimuli, shared, windowed=windowed)
+    try:
+        with state as shared:
+            return _run(
+                task, config, info, run, stimuli, shared, windowed=windowed, break_lock=break_lock
+            )
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        raise SessionError(
+            f"The disk holding {root} is full ({error}). Free space on it, then start the "
+            "session again (with --resume if it had started)."
+        ) from None
 
 
 def _run(
@@ -99,6 +141,7 @@ def _run(
     shared: Any,
     *,
     windowed: bool,
+    break_lock: bool = False,
 ) -> Path:
     """The session itself, inside the task's shared state (``run_task``'s docstring)."""
     settings, lab = config.task, config.lab
@@ -114,6 +157,10 @@ def _run(
         resume=resume,
         fixed_on_resume=task.resume_fixed,
         free_on_resume=task.resume_free,
+        check_resume=lambda recorded: compare_checksums(
+            recorded.get("stimulus_checksums"), info["stimulus_checksums"], path=stimuli.path
+        ),
+        break_lock=break_lock,
     )
     seed = int(ses.info["seed"])  # a resume keeps the first run's seed and schedule
     simulated = _simulated_participant(config, stimuli, seed) if lab.simulated else None
@@ -162,6 +209,10 @@ def _run(
             _show_for(presenter, _text(win, screen, "Thank you!"), n_frames(0.5, hz))
         except TrackerLinkLost as lost:
             _link_lost(ses, presenter, win, screen, lost)
+        except OSError as error:
+            if error.errno != errno.ENOSPC:
+                raise
+            _disk_full(ses, presenter, win, screen, error)
         finally:
             if isinstance(responder, PersonResponder):
                 responder.close()
@@ -261,6 +312,24 @@ def _link_lost(ses: Session, presenter: Presenter, win: Any, screen: Any, lost: 
     stim = _text(win, screen, text)
     presenter.show([stim], n_frames(2.0, presenter.refresh_hz))
     raise SessionPaused(f"tracker link lost: {lost}") from None
+
+
+def _disk_full(ses: Session, presenter: Presenter, win: Any, screen: Any, error: OSError) -> None:
+    """Tell the experimenter the disk is full, keep everything, end the session as ``paused``."""
+    n = len(ses.done)
+    text = (
+        f"The disk is full: the session cannot save more.\n\n{n} finished trials are saved in "
+        f"{ses.folder}. Free space on that disk, then continue this session with --resume."
+        "\n\nThe session ends now."
+    )
+    print(f"selectivity: the disk holding {ses.folder} is full ({error}): {n} finished trials "
+          "are saved there; free space on that disk, then continue with --resume.",
+          file=sys.stderr)  # fmt: skip
+    with contextlib.suppress(OSError):  # session.json may be unwritable now
+        ses.update(disk_full={"after_trials": n, "error": str(error)})
+    stim = _text(win, screen, text)
+    presenter.show([stim], n_frames(2.0, presenter.refresh_hz))
+    raise SessionPaused(f"disk full: {error}") from None
 
 
 def _gaze_start(tid: int, ses: Session, win: Any, tracker: Any, screen: Any, settings: Any) -> None:

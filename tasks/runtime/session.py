@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as _dt
 import json
 import os
@@ -9,19 +10,23 @@ import platform
 import re
 import subprocess
 import sys
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
 from selectivity.errors import UserError
-from selectivity.tsv import TsvColumnsError, TsvRowWriter, read_table
+from selectivity.tsv import TsvColumnsError, TsvCutLineWarning, TsvRowWriter, read_table
+
+from .lock import LOCK_NAME, FolderLock, LockHeld
 
 __all__ = [
     "Session",
     "SessionAborted",
     "SessionError",
     "SessionExistsError",
+    "SessionLockedError",
     "SessionPaused",
     "TsvAppender",
     "resume_changes",
@@ -37,6 +42,10 @@ class SessionError(UserError, RuntimeError):
 
 class SessionExistsError(SessionError):
     """The participant/session folder already holds data."""
+
+
+class SessionLockedError(SessionError):
+    """Another process (on this station or another one) has the session open."""
 
 
 class SessionAborted(Exception):  # noqa: N818 - it is a normal way out, not an error
@@ -135,12 +144,15 @@ class TsvAppender(TsvRowWriter):
 def completed_trial_ids(path: Path) -> list[int]:
     """The ``trial_id`` column of an existing ``trials.tsv``, in file order.
 
-    A last line cut short by a crash is not a finished trial and is left out.
+    A last line cut short by a crash is not a finished trial and is left out
+    (:class:`TsvAppender` reports it when the session goes on).
     """
     if not path.exists():
         return []
     try:
-        table = read_table(path, as_text=True, finished_rows_only=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", TsvCutLineWarning)
+            table = read_table(path, as_text=True, finished_rows_only=True)
     except ValueError as error:
         raise SessionError(f"Cannot read the finished trials: {error}") from None
     if "trial_id" not in table.columns:
@@ -217,13 +229,59 @@ def resume_changes(
     return refused, allowed
 
 
+def _lock_message(folder: Path, held: LockHeld) -> str:
+    """Who holds the session open, and what the experimenter can do."""
+    holder = held.holder
+    if holder is None:
+        return (
+            f"{folder} is locked by another process, but its lock file {held.path} cannot be "
+            "read. If no station is running this session, continue it with "
+            "--resume --break-lock."
+        )
+    if holder.on_this_host():
+        return (
+            f"{folder} is open in another process on this station ({holder.describe()}): "
+            "one process at a time writes a session. Wait for that session to end, or end it "
+            "(Escape in its window), then continue with --resume."
+        )
+    return (
+        f"{folder} is open on another station ({holder.describe()}); this station cannot tell "
+        "whether that process still runs. If it does, wait for it to end. If that station "
+        "stopped (a crash or a power loss) and no one is running this session, continue it "
+        "here with --resume --break-lock."
+    )
+
+
+def _holder_record(held: Any, why: str) -> dict[str, Any]:
+    return {
+        "host": held.host,
+        "pid": held.pid,
+        "since": held.since,
+        "last_sign_of_life": held.heartbeat,
+        "why": why,
+        "time": _now(),
+    }
+
+
 class Session:
     """A session folder, opened for a new session or to resume an interrupted one.
 
     Use it as a context manager: leaving the block writes the final status to
     ``session.json`` (``completed``, ``aborted`` after Escape, ``paused`` when the
     tracker's link was lost, or ``crashed`` with the error), and Escape
-    (:class:`SessionAborted`) is swallowed after saving.
+    (:class:`SessionAborted`) is swallowed after saving. When ``session.json``
+    cannot be written at that moment (a full disk) it keeps the status
+    ``running``, which a resume treats as interrupted; a line on stderr says so
+    and nothing more is raised.
+
+    While open, the session holds the lock file ``session.lock`` in its folder
+    (host, pid, start; its time touched after each trial), removed on leaving the
+    block whatever the status. A second process opening the session is refused
+    with :class:`SessionLockedError` naming the holder. A lock left by a process
+    of this host that has ended (killed, power loss) is stale and taken over; a
+    lock of another station (a data root on a network share) is taken over only
+    with ``break_lock``. A takeover is recorded in ``session.json``
+    (``lock_taken_over`` of the run).
 
     Parameters
     ----------
@@ -238,12 +296,27 @@ class Session:
     check_run : callable, optional
         Called with the :attr:`run_index` this opening will have (0 for a new
         session), before anything is written; raises :class:`SessionError` to refuse.
+    check_resume : callable, optional
+        Called on resume with the recorded ``session.json`` (a dict) before
+        anything is written; raises :class:`SessionError` to refuse, or returns
+        entries to record in this run's ``resumes`` entry (a dict, or None).
     fixed_on_resume, free_on_resume : sequence of str
         Dotted paths of ``info`` that define the schedule (a resume that changes
         them is refused, naming key, old and new value), and paths inside them that
         may change (see :func:`resume_changes`). On resume the first snapshot stays
         at the top of ``session.json``; each entry of ``resumes`` records the
         configuration that run used and what it changed.
+    break_lock : bool
+        Take over a lock held by another station (the experimenter knows it has
+        stopped). A live process of this station keeps its lock all the same.
+
+    Raises
+    ------
+    SessionLockedError
+        Another process holds the session open (message: host, pid, since when, and
+        what to do).
+    SessionExistsError, SessionError
+        See above.
     """
 
     def __init__(
@@ -255,8 +328,10 @@ class Session:
         info: Mapping[str, Any],
         resume: bool = False,
         check_run: Callable[[int], None] | None = None,
+        check_resume: Callable[[dict[str, Any]], Mapping[str, Any] | None] | None = None,
         fixed_on_resume: Sequence[str] = (),
         free_on_resume: Sequence[str] = (),
+        break_lock: bool = False,
     ) -> None:
         self.folder = Path(folder)
         self.resume = resume
@@ -265,20 +340,105 @@ class Session:
         #: The tracker file of the current run, relative to the folder (set by the runtime);
         #: None when the tracker writes none (no tracker, pylink dummy mode).
         self.eye_file: str | None = None
+        #: Cut last lines of trials.tsv / frames.tsv moved aside on opening (see TsvRowWriter.cut).
+        self.cut_lines: list[dict[str, Any]] = []
         if resume:
             if not self.json_path.exists():
                 raise SessionError(
                     f"Nothing to resume: {self.json_path} does not exist. "
                     "Start the session without --resume."
                 )
+            self._lock = self._acquire(break_lock)
+        else:
+            if self._holds_data():
+                self._refuse_existing()
+            if check_run is not None:
+                check_run(0)
+            self.folder.mkdir(parents=True, exist_ok=True)
+            self._lock = self._acquire(break_lock)
+            if self._holds_data():  # another process wrote it while this one looked
+                self._lock.release()
+                self._refuse_existing()
+        try:
+            self._open(
+                info,
+                trial_columns=trial_columns,
+                frame_columns=frame_columns,
+                check_run=check_run,
+                check_resume=check_resume,
+                fixed=fixed_on_resume,
+                free=free_on_resume,
+            )
+        except BaseException:
+            self._lock.release()
+            raise
+
+    def _holds_data(self) -> bool:
+        if not self.folder.exists():
+            return False
+        return any(
+            not p.name.startswith((LOCK_NAME, f".{LOCK_NAME}")) for p in self.folder.iterdir()
+        )
+
+    def _refuse_existing(self) -> None:
+        try:
+            FolderLock.acquire(self.folder, break_foreign=False).release()
+        except LockHeld as held:
+            raise SessionLockedError(_lock_message(self.folder, held)) from None
+        status = "unknown"
+        if self.json_path.exists():
+            try:
+                status = json.loads(self.json_path.read_text(encoding="utf-8"))["status"]
+            except (ValueError, KeyError):
+                status = "unreadable"
+        n_done = len(completed_trial_ids(self.folder / "trials.tsv"))
+        raise SessionExistsError(
+            f"{self.folder} already holds a session (status {status}, {n_done} finished "
+            "trials). Recorded data is never overwritten: add --resume to continue it, "
+            "or choose another --session."
+        )
+
+    def _acquire(self, break_lock: bool) -> FolderLock:
+        try:
+            return FolderLock.acquire(self.folder, break_foreign=break_lock)
+        except LockHeld as held:
+            raise SessionLockedError(_lock_message(self.folder, held)) from None
+
+    def _taken_over(self) -> dict[str, Any] | None:
+        held = self._lock.taken_over
+        if held is None:
+            return None
+        if held.on_this_host():
+            why = "stale: its process on this station had ended"
+        else:
+            why = "another station's lock, broken on request (--break-lock)"
+        record = _holder_record(held, why)
+        print(
+            f"selectivity: took over the lock of {self.folder} ({held.describe()}): {why}.",
+            file=sys.stderr,
+        )
+        return record
+
+    def _open(
+        self,
+        info: Mapping[str, Any],
+        *,
+        trial_columns: Sequence[str],
+        frame_columns: Sequence[str],
+        check_run: Callable[[int], None] | None,
+        check_resume: Callable[[dict[str, Any]], Mapping[str, Any] | None] | None,
+        fixed: Sequence[str],
+        free: Sequence[str],
+    ) -> None:
+        """Read or start ``session.json`` and open the TSV files (the lock is held)."""
+        taken_over = self._taken_over()
+        if self.resume:
             self.info = json.loads(self.json_path.read_text(encoding="utf-8"))
             if self.info.get("status") == "completed":
                 raise SessionError(f"{self.folder}: this session is already completed.")
             if check_run is not None:
                 check_run(len(self.info.get("resumes", [])) + 1)
-            refused, allowed = resume_changes(
-                self.info, info, fixed=fixed_on_resume, free=free_on_resume
-            )
+            refused, allowed = resume_changes(self.info, info, fixed=fixed, free=free)
             if refused:
                 listed = "; ".join(f"{k}: {a!r} -> {b!r}" for k, a, b in refused)
                 raise SessionError(
@@ -286,37 +446,24 @@ class Session:
                     f"shows ({listed}). Restore the configuration it started with "
                     "(session.json, 'config'), or start a new --session."
                 )
+            extra = dict(check_resume(self.info) or {}) if check_resume is not None else {}
             self.done = completed_trial_ids(self.folder / "trials.tsv")
-            self.info.setdefault("resumes", []).append(
-                {
-                    "time": _now(),
-                    "after_trials": len(self.done),
-                    # frames.tsv rows before this run: those of an unfinished trial among them
-                    # belong to an attempt that this run repeats (analysis.sessions.read_frames)
-                    "frames_rows": _finished_rows(self.folder / "frames.tsv"),
-                    "previous_status": self.info["status"],
-                    "config_file": info.get("config_file"),
-                    "config": info.get("config"),
-                    "config_changes": [{"key": k, "old": a, "new": b} for k, a, b in allowed],
-                }
-            )
+            entry = {
+                "time": _now(),
+                "after_trials": len(self.done),
+                # frames.tsv rows before this run: those of an unfinished trial among them
+                # belong to an attempt that this run repeats (analysis.sessions.read_frames)
+                "frames_rows": _finished_rows(self.folder / "frames.tsv"),
+                "previous_status": self.info["status"],
+                "config_file": info.get("config_file"),
+                "config": info.get("config"),
+                "config_changes": [{"key": k, "old": a, "new": b} for k, a, b in allowed],
+                **extra,
+            }
+            if taken_over is not None:
+                entry["lock_taken_over"] = taken_over
+            self.info.setdefault("resumes", []).append(entry)
         else:
-            if self.folder.exists() and any(self.folder.iterdir()):
-                status = "unknown"
-                if self.json_path.exists():
-                    try:
-                        status = json.loads(self.json_path.read_text(encoding="utf-8"))["status"]
-                    except (ValueError, KeyError):
-                        status = "unreadable"
-                n_done = len(completed_trial_ids(self.folder / "trials.tsv"))
-                raise SessionExistsError(
-                    f"{self.folder} already holds a session (status {status}, {n_done} finished "
-                    "trials). Recorded data is never overwritten: add --resume to continue it, "
-                    "or choose another --session."
-                )
-            if check_run is not None:
-                check_run(0)
-            self.folder.mkdir(parents=True, exist_ok=True)
             self.done = []
             self.info = {
                 **dict(info),
@@ -328,11 +475,27 @@ class Session:
                 "eye_files": [],
                 "calibrations": [],
             }
+            if taken_over is not None:
+                self.info["lock_taken_over"] = taken_over
         self.eye_dir.mkdir(exist_ok=True)
         self.info["status"] = "running"
         self._write_json()
         self.trials = TsvAppender(self.folder / "trials.tsv", trial_columns)
         self.frames = TsvAppender(self.folder / "frames.tsv", frame_columns)
+        self.cut_lines = [w.cut for w in (self.trials, self.frames) if w.cut is not None]
+        if self.cut_lines:
+            for cut in self.cut_lines:
+                print(
+                    f"selectivity: {cut['file']}, line {cut['line']} was cut short (a crash, "
+                    f"a power loss or a full disk): not a finished row, moved to "
+                    f"{cut['moved_to']}; that trial runs again.",
+                    file=sys.stderr,
+                )
+            if self.resume:
+                self.info["resumes"][-1]["cut_lines"] = self.cut_lines
+            else:
+                self.info["cut_lines"] = self.cut_lines
+            self._write_json()
 
     @property
     def run_index(self) -> int:
@@ -341,10 +504,16 @@ class Session:
 
     def _write_json(self) -> None:
         tmp = self.json_path.with_suffix(".json.tmp")
-        tmp.write_text(json.dumps(self.info, indent=2, default=str) + "\n", encoding="utf-8")
-        with open(tmp, "rb") as f:
-            os.fsync(f.fileno())
-        os.replace(tmp, self.json_path)
+        try:
+            tmp.write_text(json.dumps(self.info, indent=2, default=str) + "\n", encoding="utf-8")
+            with open(tmp, "rb") as f:
+                os.fsync(f.fileno())
+            os.replace(tmp, self.json_path)
+        except OSError:
+            # session.json keeps its last complete version; the half-written copy goes
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
 
     def update(self, **values: Any) -> None:
         """Set top-level entries of ``session.json`` and write it to disk now."""
@@ -365,11 +534,20 @@ class Session:
         self._write_json()
 
     def write_trial(self, row: Mapping[str, Any], frames: Iterable[Mapping[str, Any]]) -> None:
-        """Append a finished trial's frame timing and its row, flushed to disk before returning."""
-        for frame_row in frames:
-            self.frames.append(frame_row)
-        self.trials.append(row)
+        """Append a finished trial's frame timing and its row, flushed to disk before returning.
+
+        When a write fails (``OSError``, e.g. a full disk) neither file keeps anything of
+        the trial, so that a resume running it again writes it once.
+        """
+        written = self.frames.append_rows(frames)
+        try:
+            self.trials.append(row)
+        except OSError:
+            with contextlib.suppress(OSError):
+                self.frames.take_back(written)
+            raise
         self.done.append(int(row["trial_id"]))
+        self._lock.touch()
 
     def __enter__(self) -> Session:
         return self
@@ -380,19 +558,33 @@ class Session:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool:
-        self.trials.close()
-        self.frames.close()
-        if exc_type is None:
-            status = "completed"
-        elif issubclass(exc_type, SessionPaused):
-            status = "paused"
-            self.info["paused_because"] = str(exc)
-        elif issubclass(exc_type, (SessionAborted, KeyboardInterrupt)):
-            status = "aborted"
-            self.info["aborted_because"] = str(exc) or exc_type.__name__
-        else:
-            status = "crashed"
-            self.info["error"] = f"{exc_type.__name__}: {exc}"
-        self.info.update(status=status, end_time=_now(), n_trials_done=len(self.done))
-        self._write_json()
+        try:
+            self.trials.close()
+            self.frames.close()
+            if exc_type is None:
+                status = "completed"
+            elif issubclass(exc_type, SessionPaused):
+                status = "paused"
+                self.info["paused_because"] = str(exc)
+            elif issubclass(exc_type, (SessionAborted, KeyboardInterrupt)):
+                status = "aborted"
+                self.info["aborted_because"] = str(exc) or exc_type.__name__
+            else:
+                status = "crashed"
+                self.info["error"] = f"{exc_type.__name__}: {exc}"
+            self.info.update(status=status, end_time=_now(), n_trials_done=len(self.done))
+            try:
+                self._write_json()
+            except OSError as error:
+                # e.g. a full disk: the status stays "running", which --resume treats as
+                # interrupted; the trials are in trials.tsv. Nothing more is raised here, so
+                # the error that ended the session is the one reported.
+                print(
+                    f"selectivity: could not write {self.json_path} ({error}); it still says "
+                    f"status 'running' (interrupted): the {len(self.done)} finished trials of "
+                    "this run are in trials.tsv, and --resume continues the session.",
+                    file=sys.stderr,
+                )
+        finally:
+            self._lock.release()
         return exc_type is not None and issubclass(exc_type, SessionAborted)

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import secrets
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -112,12 +113,15 @@ def open_session(
     resume: bool,
     fixed_on_resume: Sequence[str] = (),
     free_on_resume: Sequence[str] = (),
+    check_resume: Callable[[dict[str, Any]], Mapping[str, Any] | None] | None = None,
+    break_lock: bool = False,
 ) -> Session:
     """Create (or resume) the session folder of DESIGN.md for this task.
 
     With an EyeLink tracker, labels whose EDF names would pass 8 characters are
     refused before anything is written (:func:`check_eye_file_names`).
-    ``fixed_on_resume`` and ``free_on_resume`` are passed to :class:`Session`.
+    ``fixed_on_resume``, ``free_on_resume``, ``check_resume`` and ``break_lock`` are
+    passed to :class:`Session`.
     """
     root = Path(data_root) if data_root is not None else config.lab.data.root
     folder = session_folder(root, participant, session, config.task_name)
@@ -150,6 +154,8 @@ def open_session(
         check_run=check if config.lab.tracker.kind == "eyelink" else None,
         fixed_on_resume=fixed_on_resume,
         free_on_resume=free_on_resume,
+        check_resume=check_resume,
+        break_lock=break_lock,
     )
 
 
@@ -202,15 +208,39 @@ def open_session_tracker(
             )
         yield tracker
     finally:
+        _close_tracker(tracker, session)
+
+
+def _close_tracker(tracker: Tracker, session: Session) -> None:
+    """Close the tracker and record its files; a full disk is reported, never raised, so the
+    error that ended the session stays the one reported and the eye file stays where it is."""
+    files: list[Path] = []
+    complete = True
+    try:
         files = tracker.close()
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        complete = False  # still pending: a resume brings the file from the tracker
+        local = session.folder / session.eye_file if session.eye_file else session.eye_dir
+        files = [local] if local.is_file() else []
+        print(f"selectivity: the disk is full ({error}): the tracker's file could not be "
+              f"completed; what it holds stays in {local}.", file=sys.stderr)  # fmt: skip
+    failure = getattr(tracker, "transfer_failure", None)
+    if failure:
+        # the data file stayed on the tracker: say where it is and how to fetch it
+        print(f"selectivity: {failure.get('message', failure)}", file=sys.stderr)
+    try:
         session.add_eye_files(files)
-        if session.eye_file and not getattr(tracker, "transfer_failure", None):
+        if session.eye_file and complete and not failure:
             _settle_pending(session, session.eye_file)
-        failure = getattr(tracker, "transfer_failure", None)
         if failure:
-            # the data file stayed on the tracker: say where it is and how to fetch it
             session.update(eye_transfer_failure=dict(failure))
-            print(f"selectivity: {failure.get('message', failure)}", file=sys.stderr)
+    except OSError as error:
+        if error.errno != errno.ENOSPC:
+            raise
+        print(f"selectivity: the disk is full ({error}): session.json could not record the "
+              f"eye files {[str(f) for f in files]}.", file=sys.stderr)  # fmt: skip
 
 
 def _settle_pending(session: Session, eye_file: str) -> None:

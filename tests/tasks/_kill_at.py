@@ -77,7 +77,6 @@ def _install(point: str, n: int) -> None:
             if hit(self, row):
                 if point == "trial-row-cut":
                     line = _line(format_value(v) for v in _ordered(row, self.columns, self.path))
-                    self._file.flush()
                     _write_half(self.path, line.encode("utf-8"))
                 _die()
             original(self, row)

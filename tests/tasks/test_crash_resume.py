@@ -136,13 +136,13 @@ def test_random_and_exact_kills_then_resume(
     repo_root: Path, search_stimulus_set: Path, tmp_path: Path, task: str
 ) -> None:
     """Faults: SIGKILL of a real ``selectivity run`` at a seeded random moment (k trials
-    written, then a random delay: inside a trial or between two), then, for four
-    tasks, of its ``--resume`` at an exact point (``_CHAINS``: the last trial's frames written but not its row, a row
-    cut in half, the tracker's file transfer cut, the final status write cut). Catches: a
-    finished trial lost or changed by a kill or a resume; an eye file unreadable or not
-    named when its transfer was cut, or not recovered by the resume; a trial run twice or
-    out of schedule order; frames.tsv rows of an interrupted attempt read as the trial's;
-    a session the analysis loader cannot read."""
+    written, then a random delay: inside a trial or between two), then, for four tasks, of
+    its ``--resume`` at an exact point (``_CHAINS``: the last trial's frames written but not
+    its row, a row cut in half, the tracker's file transfer cut, the final status write cut).
+    Catches: a finished trial lost or changed by a kill or a resume; an eye file unreadable
+    or not named when its transfer was cut, or not recovered by the resume; a trial run
+    twice or out of schedule order; frames.tsv rows of an interrupted attempt read as the
+    trial's; a session the analysis loader cannot read."""
     seed, point, nth = _CHAINS[task]
     config = tmp_path / "task.toml"
     config.write_text(

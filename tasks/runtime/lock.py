@@ -7,6 +7,7 @@ import datetime as _dt
 import json
 import os
 import socket
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -78,17 +79,42 @@ class LockHolder:
         """
         if not self.on_this_host():
             return False
-        try:
-            os.kill(self.pid, 0)
-        except ProcessLookupError:
+        if not _running(self.pid):
             return True
-        except PermissionError:  # alive, someone else's
-            return False
         started = process_start(self.pid)
         if started is None:
             # a zombie, or /proc cannot tell: alive only if nothing says otherwise
             return Path("/proc").is_dir()
         return self.process_start is not None and started != self.process_start
+
+
+def _running(pid: int) -> bool:
+    """Whether a process ``pid`` exists on this host (it may be someone else's).
+
+    On Windows ``os.kill(pid, 0)`` would end the process (TerminateProcess): ask the
+    kernel for the process's exit code instead.
+    """
+    if sys.platform == "win32":
+        import ctypes
+
+        kernel32 = ctypes.WinDLL("kernel32", use_last_error=True)
+        handle = kernel32.OpenProcess(0x1000, False, pid)  # PROCESS_QUERY_LIMITED_INFORMATION
+        if not handle:
+            return ctypes.get_last_error() == 5  # ERROR_ACCESS_DENIED: it exists
+        try:
+            code = ctypes.c_ulong()
+            if not kernel32.GetExitCodeProcess(handle, ctypes.byref(code)):
+                return True
+            return code.value == 259  # STILL_ACTIVE
+        finally:
+            kernel32.CloseHandle(handle)
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, someone else's
+        return True
+    return True
 
 
 class LockHeld(Exception):  # noqa: N818 - a state, reported by the caller as its own error

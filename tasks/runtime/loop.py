@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from eyetracking.trackers import TrackerLinkLost
-from stimuli.stimulus_set import read_stimulus_set
+from stimuli.stimulus_set import StimulusSetError, read_stimulus_set
 
 from ..config import ExperimentConfig, to_dict
 from .display import Presenter, n_frames, open_window
@@ -91,9 +91,9 @@ def run_task(
         stimuli = read_stimulus_set(settings.stimulus_set)
     except FileNotFoundError:
         raise
-    except OSError as error:  # h5py's error for a file cut short
+    except (OSError, StimulusSetError) as error:  # a file cut short or damaged
         raise StimulusCheckError(
-            f"The stimulus set {settings.stimulus_set} cannot be opened ({error}): it is cut "
+            f"The stimulus set {settings.stimulus_set} cannot be read ({error}): it is cut "
             "short or damaged. No trial is shown from it: copy the file again from where it "
             "was built."
         ) from None

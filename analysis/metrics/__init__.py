@@ -36,6 +36,7 @@ from ._batch import check_options, run_batch
 from ._checks import EPS
 from ._fixations import auc_borji, auc_judd, auc_shuffled, info_gain, nss
 from ._maps import cc, emd, kl_div, similarity, spearman, topk_dice, topk_iou
+from ._per_image import check_workers
 
 __all__ = [
     "EPS",
@@ -158,6 +159,7 @@ def score_batch(
     baseline: ArrayLike | Sequence[ArrayLike] | None = None,
     rng: int | np.random.Generator | None = None,
     progress: bool | None = None,
+    workers: int | None = None,
     **options: Any,
 ) -> NDArray[np.float64]:
     """Score many images with one metric: ``score[i] = metric(maps[i], targets[i])``.
@@ -195,6 +197,11 @@ def score_batch(
     progress : bool, optional
         Show a tqdm progress bar. Default: from 100 images on, when writing to
         a terminal.
+    workers : int, optional
+        Threads that score images at once for ``spearman`` and ``emd`` (their
+        sorts and the transport solver release the GIL); default
+        ``os.cpu_count()``, 1 for none. Scores do not depend on it; other
+        metrics run in the calling thread.
     **options
         The metric's keyword options (``MetricSpec.options``), e.g.
         ``n_splits=100``, ``ddof=0``, ``percent=5``, ``downsample=32``,
@@ -230,6 +237,7 @@ def score_batch(
     """
     spec = _metric_spec(metric)
     checked = check_options(metric, spec.options, options)
+    n_workers = check_workers(workers)
     return run_batch(
         metric,
         spec.target,
@@ -241,4 +249,5 @@ def score_batch(
         rng=rng,
         progress=progress,
         options=checked,
+        workers=n_workers,
     )

@@ -23,6 +23,7 @@ from ._checks import (
     positive_int,
     resize_to,
 )
+from ._per_image import PER_IMAGE, score_per_image
 
 #: Elements (float64) per chunk of same-shaped map pairs scored together.
 CHUNK_ELEMENTS = 1 << 22
@@ -80,6 +81,7 @@ def run_batch(
     rng: int | np.random.Generator | None,
     progress: bool | None,
     options: dict[str, Any],
+    workers: int = 1,
 ) -> NDArray[np.float64]:
     """Scores of ``metric`` for each image; see :func:`analysis.metrics.score_batch`."""
     n = _length(maps, "maps")
@@ -100,6 +102,10 @@ def run_batch(
             gen = np.random.default_rng(rng)
             _fixation_batch(
                 metric, maps, targets, image_shape, other, baseline, gen, options, out, bar
+            )
+        elif metric in PER_IMAGE:
+            score_per_image(
+                metric, maps, targets, options=options, out=out, bar=bar, workers=workers
             )
         else:
             _map_batch(metric, maps, targets, options, out, bar)

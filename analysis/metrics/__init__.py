@@ -33,7 +33,7 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._batch import check_options, run_batch
-from ._checks import EPS
+from ._checks import EPS, FixatedPixels, fixated_pixels
 from ._fixations import auc_borji, auc_judd, auc_shuffled, info_gain, nss
 from ._maps import cc, emd, kl_div, similarity, spearman, topk_dice, topk_iou
 from ._per_image import check_workers
@@ -41,12 +41,14 @@ from ._per_image import check_workers
 __all__ = [
     "EPS",
     "METRICS",
+    "FixatedPixels",
     "MetricSpec",
     "auc_borji",
     "auc_judd",
     "auc_shuffled",
     "cc",
     "emd",
+    "fixated_pixels",
     "info_gain",
     "kl_div",
     "nss",

@@ -17,12 +17,12 @@ from ._checks import (
     check_bool,
     check_finite,
     check_option,
-    constant_error,
     fixated_indices,
     native_map,
     positive_int,
     resize_to,
 )
+from ._pairs import native_flat
 from ._per_image import PER_IMAGE, score_per_image
 
 #: Elements (float64) per chunk of same-shaped map pairs scored together.
@@ -275,16 +275,12 @@ def _exact_shuffled(
     other_idx: NDArray[np.int64],
     name: str,
 ) -> float:
-    """Exact shuffled AUC of one image, reading a float map of the right shape without a copy."""
-    native = native_map(saliency_map, name)
-    if native is None or native[0].shape != shape:
+    """Exact shuffled AUC of one image, reading a float map of the right shape as given."""
+    flat = native_flat(saliency_map)
+    if flat is None or saliency_map.shape != shape:
         s = resize_to(as_map(saliency_map, name), shape).ravel()
         return _fx.auc_shuffled_exact_kernel(s, idx, other_idx, name=name)
-    values, lo, hi = native
-    if lo == hi:
-        raise constant_error(name, lo)
-    flat = values.ravel()
-    return _fx.exact_auc(flat[idx], flat[other_idx])
+    return _fx.exact_auc_checked(flat, idx, other_idx, name=name)
 
 
 def _baseline_at(

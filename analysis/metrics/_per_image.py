@@ -30,7 +30,7 @@ PER_IMAGE = ("cc", "kl_div", "spearman", "emd")
 THREADED = ("spearman", "emd")
 
 #: Bytes of target ranks kept for targets that come back (least recently used dropped first).
-RANK_CACHE_BYTES = 1 << 28
+RANK_CACHE_BYTES = 1 << 27
 
 
 def check_workers(workers: Any) -> int:

@@ -1,8 +1,8 @@
-"""One map pair in few passes: CC and KL from sums, no centred or float64 copies kept.
+"""One map pair in few passes: CC and KL from sums, without centred copies.
 
 Each ``*_from_sums`` kernel reads two flat float32 or float64 maps of equal
-size as given (no float64 copy of a float32 map is kept, no centred copy is
-made) and returns None when it cannot vouch for its result: a non-finite
+size as given (CC converts a float32 map to float64 once; no centred copy
+is made) and returns None when it cannot vouch for its result: a non-finite
 sum (a NaN or infinite value somewhere), a negative value where a
 distribution is needed, or a spread about the mean so small against the
 values that the sums would lose digits. The caller then takes the plain

@@ -91,7 +91,7 @@ def kl_rows(
     work = np.empty(s.shape[1], dtype=np.float64)
     for i in range(len(s)):
         fast = kl_from_sums(s[i], f[i], work)
-        if fast is None:  # unreachable for checked rows; kept as the definition
+        if fast is None:  # sums that overflow: the definition, term by term
             q = s[i] / s[i].sum()
             p = f[i] / f[i].sum()
             fast = float((p * np.log(EPS + p / (q + EPS))).sum())

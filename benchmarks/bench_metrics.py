@@ -13,9 +13,19 @@ least twice as fast as pysaliency's implementations of the same metrics,
 called the way its models call them (one image at a time:
 ``pysaliency.metrics.NSS``, ``CC``, ``SIM``, ``MIT_KLDiv`` and
 ``pysaliency.roc.general_roc`` for the AUCs), on the same inputs in the same
-run. ``auc_shuffled`` is timed twice: the MIT variant (100 random splits,
-more work than the peer's definition) and ``exact=True``, pysaliency's
-definition. ``spearman`` is timed against :func:`scipy.stats.spearmanr`.
+run. ``auc_shuffled`` is timed twice: the MIT variant (100 random splits),
+which has no peer (pysaliency's shuffled AUC, ``SaliencyMapModel.AUC`` with
+``nonfixations='shuffled'``, is the exact one: ``general_roc`` through every
+threshold, no draws), and ``exact=True``, pysaliency's definition, timed
+against it like with like: both sides are given each image's fixated pixels
+computed beforehand (the peer rows and columns, as pysaliency's ``Fixations``
+hold ``x_int``/``y_int``; ours :func:`analysis.metrics.fixated_pixels`) and
+the map as stored (float32); the peer converts it to float64 and ranks, ours
+checks the whole map (NaN, inf, constant: one pass) and ranks. The note
+gives ours from coordinates too (conversion included). The other location
+metrics are timed from coordinates (conversion included on our side only).
+``spearman`` is timed against :func:`scipy.stats.spearmanr`; it and ``emd``
+score images in ``--workers`` threads (default: one per CPU).
 pysaliency has no EMD, and its information gain is defined for
 probabilistic models (log densities), not for saliency maps: those two are
 timed alone.
@@ -39,10 +49,12 @@ machine runs: compare ratios from one run.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -53,7 +65,7 @@ sys.path.insert(0, str(ROOT))
 
 from analysis.baselines import centre_bias_gaussian, other_image_fixations  # noqa: E402
 from analysis.fixations import fixation_map  # noqa: E402
-from analysis.metrics import emd, score_batch  # noqa: E402
+from analysis.metrics import emd, fixated_pixels, score_batch  # noqa: E402
 
 SHAPE = (600, 800)
 N_SUBJECTS = 15
@@ -159,8 +171,11 @@ def peers() -> dict[str, tuple[str, Callable[..., float], str]]:
             {
                 "auc_judd": ("pysaliency", judd, "one positive per fixation (duplicates)"),
                 "auc_borji": ("pysaliency", uniform_auc, "peer: exact AUC vs all pixels"),
-                "auc_shuffled": ("pysaliency", shuffled, "ours: 100 MIT splits; peer: exact"),
-                "auc_shuffled_exact": ("pysaliency", shuffled, "both exact; peer per fixation"),
+                "auc_shuffled_exact": (
+                    "pysaliency",
+                    shuffled,
+                    "both exact, pixels given; peer per fixation",
+                ),
                 "_shuffled_unique": ("pysaliency", shuffled_unique, ""),
                 "nss": (
                     "pysaliency",
@@ -176,6 +191,13 @@ def peers() -> dict[str, tuple[str, Callable[..., float], str]]:
 
     out["spearman"] = ("scipy", lambda a, b: float(spearmanr(a.ravel(), b.ravel())[0]), "")
     return out
+
+
+def _map_checks(maps: Sequence[np.ndarray], m: int) -> None:
+    """The one-pass finiteness check of the exact shuffled AUC, alone, on ``m`` maps."""
+    for i in range(m):
+        flat = maps[i].reshape(-1)
+        np.einsum("i,i->", flat, flat)
 
 
 def fastest(func: Callable[[], Any], repeat: int) -> tuple[Any, float]:
@@ -195,6 +217,9 @@ def main() -> None:
     parser.add_argument("--emd-images", type=int, default=None, help="images timed for EMD (all)")
     parser.add_argument(
         "--peer-images", type=int, default=None, help="images timed for peers (200; quick: 30)"
+    )
+    parser.add_argument(
+        "--workers", type=int, default=None, help="threads for spearman and emd (one per CPU)"
     )
     parser.add_argument(
         "--repeat",
@@ -219,7 +244,7 @@ def main() -> None:
     print(
         f"{n} images of {SHAPE[1]}x{SHAPE[0]} px, {source} fixations ({n_fix} in all, "
         f"{N_SUBJECTS} observers per image); inputs built in {time.perf_counter() - t0:.1f} s; "
-        f"peers timed on the first {n_peer} images.\n"
+        f"peers timed on the first {n_peer} images; {os.cpu_count()} CPUs.\n"
     )
     peer = peers()
     shuffled_unique_peer: Callable[..., float] | None = peer.pop(
@@ -228,6 +253,10 @@ def main() -> None:
     emd(np.ones((2, 2)), np.ones((2, 2)), downsample=1)  # imports POT outside the timing
     rows_cols = [pixels(f) for f in fixations]
     other_rc = [pixels(o) for o in others]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # fixations outside the image
+        fixated = [fixated_pixels(f, SHAPE) for f in fixations]
+        other_fixated = [fixated_pixels(o, SHAPE) for o in others]
 
     header = (
         f"{'metric':<19}{'ours s':>9}{'ms/img':>9}  {'peer':<11}{'ms/img':>9}"
@@ -249,6 +278,8 @@ def main() -> None:
         metric = "auc_shuffled" if row == "auc_shuffled_exact" else row
         m = n_emd if metric == "emd" else n
         kwargs: dict[str, Any] = {"progress": False}
+        if metric in ("spearman", "emd"):
+            kwargs["workers"] = args.workers
         if row in fixation_metrics:
             kwargs["image_shape"] = SHAPE
             targets: Any = fixations[:m]
@@ -256,6 +287,12 @@ def main() -> None:
                 kwargs["other"] = others[:m]
             if row == "auc_shuffled_exact":
                 kwargs["exact"] = True
+                from_coordinates = fastest(
+                    partial(score_batch, metric, Cycled(pool_maps, m), targets, **kwargs),
+                    args.repeat,
+                )[1]
+                del kwargs["image_shape"]
+                targets, kwargs["other"] = fixated[:m], other_fixated[:m]
             if metric == "info_gain":
                 kwargs["baseline"] = baseline
             if metric in ("auc_borji", "auc_shuffled"):
@@ -274,13 +311,24 @@ def main() -> None:
             lib, func, note = peer[row]
             k = min(m, n_peer)
 
-            def run_peer(func=func, k=k, fixation_row=row in fixation_metrics):
+            def run_peer(
+                func=func,
+                k=k,
+                fixation_row=row in fixation_metrics,
+                shuffled_row=row == "auc_shuffled_exact",
+            ):
                 with warnings.catch_warnings():
                     # pysaliency's KL takes log(0) on zero-density pixels, then multiplies by 0.
                     warnings.simplefilter("ignore", RuntimeWarning)
                     if fixation_row:
+                        # The map as stored where pysaliency reads only some values (sAUC).
+                        as_stored = shuffled_row
                         return [
-                            func(np.asarray(maps[i], dtype=float), *rows_cols[i], other_rc[i])
+                            func(
+                                maps[i] if as_stored else np.asarray(maps[i], dtype=float),
+                                *rows_cols[i],
+                                other_rc[i],
+                            )
                             for i in range(k)
                         ]
                     return [
@@ -300,6 +348,9 @@ def main() -> None:
                     for i in range(k)
                 ]
                 note += f"; per pixel max|diff| {np.max(np.abs(ours[:k] - np.asarray(same))):.1e}"
+                note += f"; ours from coordinates {1000 * from_coordinates / m:.2f} ms/img"
+                check_s = fastest(partial(_map_checks, maps, m), args.repeat)[1]
+                note += f"; of ours, the map check {1000 * check_s / m:.2f} ms/img"
             exact = row in ("cc", "kl_div", "spearman", "auc_shuffled_exact")
             diff = f"{np.max(np.abs(ours[:k] - np.asarray(theirs))):.1e}" if exact else "variant"
             ratio = peer_ms / (1000 * ours_s / m)
@@ -307,14 +358,16 @@ def main() -> None:
             line += f"{lib:<11}{peer_ms:>9.2f}{ratio:>8.2f}{diff:>11}  {note}"
         else:
             line += f"{'-':<11}{'':>9}{'':>8}{'':>11}  no peer"
-            if metric == "emd":
-                line += f"; {m / ours_s:.0f} images/s, ~{n * ours_s / m:.1f} s for {n} images"
+            if metric == "auc_shuffled":
+                line += " (pysaliency's shuffled AUC is the exact one: next row); 100 MIT splits"
+        if metric in ("spearman", "emd"):
+            line += f"; {m / ours_s:.0f} images/s, ~{n * ours_s / m:.1f} s for {n} images"
         print(line, flush=True)
     if ratios:
         slowest = min(ratios, key=ratios.__getitem__)
         print(
             f"\nSlowest ratio peer / ours: {ratios[slowest]:.2f} ({slowest}); aim: >= 2 for every "
-            "metric with a pysaliency peer (auc_shuffled: its exact row)."
+            "metric with a peer (auc_shuffled: its exact row; the MIT sampled one has no peer)."
         )
 
 

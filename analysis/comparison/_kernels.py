@@ -10,6 +10,8 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+from ..metrics._rows import average_ranks
+
 __all__: list[str] = []
 
 #: Pairs scored per call of a batched metric when pairs are gathered (bounds memory).
@@ -135,19 +137,14 @@ class _Spearman(_CC):
 
 
 def _ranks(stack: Stack) -> Stack:
-    """Pixel ranks 1..P of each map, ties given their average rank (as scipy's rankdata)."""
-    n = len(stack)
-    flat = stack.reshape(n, -1)
-    n_pixels = flat.shape[1]
-    order = np.argsort(flat, axis=1)
-    tie = np.diff(np.take_along_axis(flat, order, axis=1), axis=1) == 0
-    sorted_ranks = np.tile(np.arange(1, n_pixels + 1, dtype=np.float64), (n, 1))
-    for row in np.flatnonzero(tie.any(axis=1)):
-        starts = np.flatnonzero(np.concatenate(([True], ~tie[row])))
-        ends = np.append(starts[1:], n_pixels)
-        sorted_ranks[row] = np.repeat((starts + ends + 1) / 2.0, ends - starts)
-    out = np.empty_like(flat)
-    np.put_along_axis(out, order, sorted_ranks, axis=1)
+    """Pixel ranks 1..P of each map, ties given their average rank (as scipy's rankdata).
+
+    The metrics' one ranking (:func:`analysis.metrics._rows.average_ranks`), map by map.
+    """
+    flat = stack.reshape(len(stack), -1)
+    out = np.empty(flat.shape, dtype=np.float64)
+    for row in range(len(flat)):
+        out[row] = average_ranks(flat[row])
     return out.reshape(stack.shape)
 
 

@@ -16,7 +16,8 @@ Conventions shared by all metrics:
   many fixations it holds, as the MIT code's ``logical(fixationMap)``) or,
   with ``image_shape``, coordinates: ``(x, y)`` image pixels with integer
   values at pixel centres, rounded to the nearest pixel (halves up), as
-  :func:`analysis.fixation_counts` reads them.
+  :func:`analysis.fixation_counts` reads them, or :class:`FixatedPixels`
+  (:func:`fixated_pixels`: either form converted once, to score many maps).
 - NaN or infinite values, maps that are not 2-D, empty fixation maps and
   maps that a metric cannot normalise (constant maps for min-max or
   standardisation; negative or all-zero maps read as distributions) raise
@@ -33,19 +34,22 @@ import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
 from ._batch import check_options, run_batch
-from ._checks import EPS
+from ._checks import EPS, FixatedPixels, fixated_pixels
 from ._fixations import auc_borji, auc_judd, auc_shuffled, info_gain, nss
 from ._maps import cc, emd, kl_div, similarity, spearman, topk_dice, topk_iou
+from ._per_image import check_workers
 
 __all__ = [
     "EPS",
     "METRICS",
+    "FixatedPixels",
     "MetricSpec",
     "auc_borji",
     "auc_judd",
     "auc_shuffled",
     "cc",
     "emd",
+    "fixated_pixels",
     "info_gain",
     "kl_div",
     "nss",
@@ -158,6 +162,7 @@ def score_batch(
     baseline: ArrayLike | Sequence[ArrayLike] | None = None,
     rng: int | np.random.Generator | None = None,
     progress: bool | None = None,
+    workers: int | None = None,
     **options: Any,
 ) -> NDArray[np.float64]:
     """Score many images with one metric: ``score[i] = metric(maps[i], targets[i])``.
@@ -166,7 +171,10 @@ def score_batch(
     image (with one random generator drawn in image order), but validated once
     and vectorised: stacks of same-shaped map pairs are scored in chunks,
     fixations are reduced to the indices of their pixels (no dense fixation
-    maps are built), and every image's map is sorted at most once.
+    maps are built; :class:`FixatedPixels` are used as given), every image's
+    map is sorted at most once, and for Spearman a target map object given
+    for several images (one human map against many models' maps) is ranked
+    once.
 
     Parameters
     ----------
@@ -177,10 +185,11 @@ def score_batch(
         another shape than its target is resampled to it (see :func:`cc`).
     targets : ndarray of shape (n_images, H, W) or sequence
         For metrics whose ``target`` is ``"fixations"``: fixation maps
-        (nonzero = fixated), or with ``image_shape`` one set of fixation
-        coordinates per image ((K_i, 2) arrays of (x, y) image pixels, lists of
-        scanpaths or DataFrames). For ``"map"`` metrics: the second map of each
-        pair (e.g. human fixation densities).
+        (nonzero = fixated), :class:`FixatedPixels` (see
+        :func:`fixated_pixels`), or with ``image_shape`` one set of fixation
+        coordinates per image ((K_i, 2) arrays of (x, y) image pixels, lists
+        of scanpaths or DataFrames). For ``"map"`` metrics: the second map of
+        each pair (e.g. human fixation densities).
     image_shape : tuple of int or sequence of them, optional
         ``(height, width)`` of the images that coordinate ``targets`` refer to:
         one for all images, or one per image.
@@ -195,6 +204,11 @@ def score_batch(
     progress : bool, optional
         Show a tqdm progress bar. Default: from 100 images on, when writing to
         a terminal.
+    workers : int, optional
+        Threads that score images at once for ``spearman`` and ``emd`` (their
+        sorts and the transport solver release the GIL); default
+        ``os.cpu_count()``, 1 for none. Scores do not depend on it; other
+        metrics run in the calling thread.
     **options
         The metric's keyword options (``MetricSpec.options``), e.g.
         ``n_splits=100``, ``ddof=0``, ``percent=5``, ``downsample=32``,
@@ -221,15 +235,17 @@ def score_batch(
     Notes
     -----
     Speed, 800 x 600 maps, measured with ``benchmarks/bench_metrics.py`` on a
-    shared 2-core machine under load (wall clock, so quiet runs read 2-3
-    times faster): about 0.3-0.5 ms per image for the exact shuffled AUC,
-    1-3.5 ms for AUC-Borji, the sampled shuffled AUC, NSS and IG, 5-6 ms for
-    AUC-Judd, 4-25 ms for CC, SIM, KL and top-k overlap, 30-65 ms for
-    Spearman (one integer sort per map), and 13-33 ms per image (30-75
-    images per second) for EMD at ``downsample=32``.
+    shared 2-core machine under load (wall clock): about 0.1 ms per image
+    for the exact shuffled AUC (most of it the one-pass check of the map;
+    0.17 ms from coordinates, see :func:`fixated_pixels`), 0.6-2 ms for
+    AUC-Borji, the sampled shuffled AUC, NSS, IG, CC and KL, 2-3 ms for
+    AUC-Judd and SIM, about 16 ms for top-k overlap, and 6-7 ms per image
+    (about 150 images per second, 2 threads) for Spearman and for EMD at
+    ``downsample=32``.
     """
     spec = _metric_spec(metric)
     checked = check_options(metric, spec.options, options)
+    n_workers = check_workers(workers)
     return run_batch(
         metric,
         spec.target,
@@ -241,4 +257,5 @@ def score_batch(
         rng=rng,
         progress=progress,
         options=checked,
+        workers=n_workers,
     )

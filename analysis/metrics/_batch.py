@@ -17,12 +17,13 @@ from ._checks import (
     check_bool,
     check_finite,
     check_option,
-    constant_error,
     fixated_indices,
     native_map,
     positive_int,
     resize_to,
 )
+from ._pairs import native_flat
+from ._per_image import PER_IMAGE, score_per_image
 
 #: Elements (float64) per chunk of same-shaped map pairs scored together.
 CHUNK_ELEMENTS = 1 << 22
@@ -80,6 +81,7 @@ def run_batch(
     rng: int | np.random.Generator | None,
     progress: bool | None,
     options: dict[str, Any],
+    workers: int = 1,
 ) -> NDArray[np.float64]:
     """Scores of ``metric`` for each image; see :func:`analysis.metrics.score_batch`."""
     n = _length(maps, "maps")
@@ -100,6 +102,10 @@ def run_batch(
             gen = np.random.default_rng(rng)
             _fixation_batch(
                 metric, maps, targets, image_shape, other, baseline, gen, options, out, bar
+            )
+        elif metric in PER_IMAGE:
+            score_per_image(
+                metric, maps, targets, options=options, out=out, bar=bar, workers=workers
             )
         else:
             _map_batch(metric, maps, targets, options, out, bar)
@@ -269,16 +275,12 @@ def _exact_shuffled(
     other_idx: NDArray[np.int64],
     name: str,
 ) -> float:
-    """Exact shuffled AUC of one image, reading a float map of the right shape without a copy."""
-    native = native_map(saliency_map, name)
-    if native is None or native[0].shape != shape:
+    """Exact shuffled AUC of one image, reading a float map of the right shape as given."""
+    flat = native_flat(saliency_map)
+    if flat is None or saliency_map.shape != shape:
         s = resize_to(as_map(saliency_map, name), shape).ravel()
         return _fx.auc_shuffled_exact_kernel(s, idx, other_idx, name=name)
-    values, lo, hi = native
-    if lo == hi:
-        raise constant_error(name, lo)
-    flat = values.ravel()
-    return _fx.exact_auc(flat[idx], flat[other_idx])
+    return _fx.exact_auc_checked(flat, idx, other_idx, name=name)
 
 
 def _baseline_at(

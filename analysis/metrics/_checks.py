@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,6 +19,69 @@ from ..fixations._input import fixation_xy, is_dataframe, pixel_indices
 #: regulariser of :func:`analysis.metrics.kl_div` and
 #: :func:`analysis.metrics.info_gain`.
 EPS = 2.2204e-16
+
+
+@dataclass(frozen=True, eq=False)
+class FixatedPixels:
+    """The fixated pixels of one image, computed once to score many maps against them.
+
+    Made by :func:`analysis.metrics.fixated_pixels`; every location-based
+    metric and :func:`analysis.metrics.score_batch` take it wherever they
+    take fixations (``targets`` and ``other``), without ``image_shape``.
+
+    Attributes
+    ----------
+    shape : tuple of int
+        ``(height, width)`` of the image, in pixels.
+    indices : ndarray of int64, shape (K,)
+        Sorted, unique linear indices ``row * width + col`` of the fixated
+        pixels (read-only); a pixel counts once however many fixations it holds.
+    n_outside : int
+        Fixations that fell outside the image and were left out.
+    """
+
+    shape: tuple[int, int]
+    indices: NDArray[np.int64]
+    n_outside: int = 0
+
+
+def fixated_pixels(fixations: Any, image_shape: tuple[int, int] | None = None) -> FixatedPixels:
+    """The fixated pixels of one image, to score many saliency maps against them.
+
+    Converting fixations costs more than some metrics (the exact shuffled
+    AUC reads a few hundred values): converted once, they are reused by
+    every call that is given the result.
+
+    Parameters
+    ----------
+    fixations : array_like of shape (H, W), or fixations
+        A fixation map (nonzero = fixated), or with ``image_shape`` fixation
+        coordinates ((K, 2) ``(x, y)`` image pixels, a scanpath list or a
+        DataFrame, as :func:`analysis.fixation_counts` takes them; nearest
+        pixel, halves up).
+    image_shape : tuple of int, optional
+        ``(height, width)`` of the image that coordinates refer to.
+
+    Returns
+    -------
+    FixatedPixels
+        The image's shape and its fixated pixels.
+
+    Raises
+    ------
+    ValueError
+        As the metrics: a fixation map that is not 2-D, negative or empty,
+        coordinates without ``image_shape``, or all fixations outside.
+
+    Warns
+    -----
+    UserWarning
+        When some coordinates fall outside the image (they are left out).
+    """
+    shape, idx, n_out = fixated_indices(fixations, image_shape, "fixations")
+    idx = np.asarray(idx, dtype=np.int64)
+    idx.flags.writeable = False
+    return FixatedPixels(shape, idx, n_out)
 
 
 def as_map(value: ArrayLike, name: str) -> NDArray[np.float64]:
@@ -58,7 +122,7 @@ def native_map(value: Any, name: str) -> tuple[NDArray[np.floating[Any]], float,
     return value, lo, hi
 
 
-def check_finite(arr: NDArray[np.float64], name: str) -> None:
+def check_finite(arr: NDArray[np.floating[Any]], name: str) -> None:
     """Raise when ``arr`` holds NaN or infinite values."""
     n_bad = int(arr.size - np.count_nonzero(np.isfinite(arr)))
     if n_bad:
@@ -154,8 +218,16 @@ def fixated_indices(
     ``fixations`` is a fixation map (nonzero = fixated) when ``image_shape`` is
     None, else fixation coordinates as :func:`analysis.fixation_counts` takes
     them. ``like_shape`` is the saliency map's shape, for the warning that a
-    two-column "map" may be coordinates.
+    two-column "map" may be coordinates. :class:`FixatedPixels` are returned
+    as they are (``image_shape``, when given, must be theirs).
     """
+    if isinstance(fixations, FixatedPixels):
+        if image_shape is not None and tuple(image_shape) != fixations.shape:
+            raise ValueError(
+                f"Invalid value for the '{name}' parameter: its fixated pixels are for an image "
+                f"of shape {fixations.shape}, but image_shape is {tuple(image_shape)}."
+            )
+        return fixations.shape, fixations.indices, 0
     if image_shape is not None:
         from ..fixations import _caller_stacklevel, _check_shape
 

@@ -22,9 +22,11 @@ from ._kernels import (
     auc_shuffled_kernel,
     baseline_distribution,
     check_step,
+    exact_auc_checked,
     info_gain_kernel,
     nss_kernel,
 )
+from ._pairs import native_flat
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -247,6 +249,9 @@ def auc_shuffled(
             "Invalid value for the 'other_fixation_map' parameter: expected the fixation "
             f"map's shape {shape}, but got shape {other_shape} instead."
         )
+    flat = native_flat(saliency_map)
+    if exact and flat is not None and np.shape(saliency_map) == shape:
+        return exact_auc_checked(flat, idx, other_idx, name="saliency_map")
     s = resize_to(as_map(saliency_map, "saliency_map"), shape)
     if exact:
         return auc_shuffled_exact_kernel(s.ravel(), idx, other_idx, name="saliency_map")

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from ._checks import as_map, resize_to
+from ._checks import as_map, constant_error, native_map, resize_to
 from ._emd import check_downsample, emd_pair
+from ._pairs import Flat, cc_from_sums, kl_from_sums, native_flat
 from ._rows import (
     cc_rows,
+    centred_ranks,
     check_percent,
     kl_rows,
     similarity_rows,
+    spearman_against,
     spearman_rows,
     topk_rows,
     warn_oversized,
@@ -56,6 +61,10 @@ def cc(map_a: ArrayLike, map_b: ArrayLike) -> float:
     metric, :func:`analysis.compare_maps` and the noise ceilings resize this
     way. Resize maps yourself beforehand for another interpolation.
     """
+    native = _native_pair(map_a, map_b)
+    fast = None if native is None else cc_from_sums(*native)
+    if fast is not None:
+        return fast
     a, b = _pair(map_a, map_b)
     return float(cc_rows(a, b)[0])
 
@@ -129,6 +138,10 @@ def kl_div(saliency_map: ArrayLike, fixation_map: ArrayLike) -> float:
     negative values yourself. pysaliency's ``MIT_KLDiv`` shifts them by their
     minimum instead, and agrees for non-negative maps.
     """
+    native = _native_pair(saliency_map, fixation_map)
+    fast = None if native is None else kl_from_sums(*native)
+    if fast is not None:
+        return fast
     s, f = _pair(saliency_map, fixation_map, names=("saliency_map", "fixation_map"))
     return float(kl_rows(s, f, names=("saliency_map", "fixation_map"))[0])
 
@@ -157,8 +170,15 @@ def spearman(map_a: ArrayLike, map_b: ArrayLike) -> float:
     ValueError
         If a map is not 2-D, holds NaN or inf, or is constant.
     """
-    a, b = _pair(map_a, map_b)
-    return float(spearman_rows(a, b)[0])
+    native_b = native_map(map_b, "map_b") if _native_pair(map_a, map_b) else None
+    native_a = native_map(map_a, "map_a") if native_b else None
+    if native_a is not None and native_b is not None:
+        for name, (_, lo, hi) in (("map_a", native_a), ("map_b", native_b)):
+            if lo == hi:
+                raise constant_error(name, lo)
+        return spearman_against(native_a[0].reshape(-1), *centred_ranks(native_b[0].reshape(-1)))
+    a2, b2 = _pair(map_a, map_b)
+    return float(spearman_rows(a2, b2)[0])
 
 
 def topk_iou(map_a: ArrayLike, map_b: ArrayLike, *, percent: float = 10.0) -> float:
@@ -277,6 +297,14 @@ def emd(map_a: ArrayLike, map_b: ArrayLike, *, downsample: int = 32) -> float:
     b = as_map(map_b, "map_b")
     a = resize_to(as_map(map_a, "map_a"), b.shape)
     return emd_pair(a.ravel(), b.ravel(), b_shape=b.shape, downsample=factor)
+
+
+def _native_pair(map_a: Any, map_b: Any) -> tuple[Flat, Flat] | None:
+    """Both maps as flat views when both are float32/float64 2-D arrays of one shape; else None."""
+    a, b = native_flat(map_a), native_flat(map_b)
+    if a is None or b is None or np.shape(map_a) != np.shape(map_b):
+        return None
+    return a, b
 
 
 def _pair(

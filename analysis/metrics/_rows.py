@@ -11,6 +11,7 @@ import numpy as np
 from numpy.typing import NDArray
 
 from ._checks import EPS, check_distribution, constant_error
+from ._pairs import cc_from_sums, dot, kl_from_sums
 
 
 def label(name: str, offset: int | None, i: int) -> str:
@@ -33,15 +34,24 @@ def cc_rows(
     names: tuple[str, str] = ("map_a", "map_b"),
     offset: int | None = None,
 ) -> NDArray[np.float64]:
-    """Pearson correlation of each row of ``a`` with the same row of ``b``."""
+    """Pearson correlation of each row of ``a`` with the same row of ``b`` (finite rows).
+
+    From sums (:func:`cc_from_sums`) where they keep their digits, else from
+    centred copies of the row pair.
+    """
     check_rows_not_constant(a, names[0], offset)
     check_rows_not_constant(b, names[1], offset)
-    a = a - a.mean(axis=1, keepdims=True)
-    b = b - b.mean(axis=1, keepdims=True)
-    return np.asarray(
-        np.einsum("ij,ij->i", a, b)
-        / np.sqrt(np.einsum("ij,ij->i", a, a) * np.einsum("ij,ij->i", b, b))
-    )
+    out = np.empty(len(a), dtype=np.float64)
+    for i in range(len(a)):
+        fast = cc_from_sums(a[i], b[i])
+        out[i] = _centred_cc(a[i], b[i]) if fast is None else fast
+    return out
+
+
+def _centred_cc(a: NDArray[np.float64], b: NDArray[np.float64]) -> float:
+    a = a - a.mean()
+    b = b - b.mean()
+    return dot(a, b) / math.sqrt(dot(a, a) * dot(b, b))
 
 
 def _minmax_sum1(rows: NDArray[np.float64], name: str, offset: int | None) -> NDArray[np.float64]:
@@ -73,17 +83,24 @@ def kl_rows(
     names: tuple[str, str] = ("saliency_map", "fixation_map"),
     offset: int | None = None,
 ) -> NDArray[np.float64]:
-    """KL divergence of each row of ``f`` (target) from the same row of ``s``."""
+    """KL divergence of each row of ``f`` (target) from the same row of ``s`` (finite rows)."""
     for rows, name in ((s, names[0]), (f, names[1])):
         for i in range(len(rows)):
             check_distribution(rows[i], label(name, offset, i))
-    q = s / s.sum(axis=1, keepdims=True)
-    p = f / f.sum(axis=1, keepdims=True)
-    return np.asarray((p * np.log(EPS + p / (q + EPS))).sum(axis=1))
+    out = np.empty(len(s), dtype=np.float64)
+    work = np.empty(s.shape[1], dtype=np.float64)
+    for i in range(len(s)):
+        fast = kl_from_sums(s[i], f[i], work)
+        if fast is None:  # sums that overflow: the definition, term by term
+            q = s[i] / s[i].sum()
+            p = f[i] / f[i].sum()
+            fast = float((p * np.log(EPS + p / (q + EPS))).sum())
+        out[i] = fast
+    return out
 
 
-def average_ranks(x: NDArray[np.float64]) -> NDArray[np.float64]:
-    """Ranks 1..n of a 1-D array, ties given their average rank."""
+def average_ranks(x: NDArray[np.floating[Any]]) -> NDArray[np.float64]:
+    """Ranks 1..n of a 1-D float array, ties given their average rank (as scipy's ``rankdata``)."""
     order, sorted_ranks = rank_order(x)
     ranks = np.empty(len(x), dtype=np.float64)
     ranks[order] = sorted_ranks
@@ -96,7 +113,7 @@ _SIGN = np.uint64(1 << 63)
 _REST = np.uint64((1 << 63) - 1)
 
 
-def rank_order(x: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
+def rank_order(x: NDArray[np.floating[Any]]) -> tuple[NDArray[np.intp], NDArray[np.float64]]:
     """The order that sorts ``x`` ascending and the average ranks in that order.
 
     Returns ``order`` and ``sorted_ranks`` with ``x[order]`` non-decreasing
@@ -113,7 +130,9 @@ def rank_order(x: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.flo
     n = len(x)
     bits = max(1, (n - 1).bit_length())
     low = np.uint64((1 << bits) - 1)
-    key = (x + 0.0).view(np.uint64)  # a copy; + 0.0 turns -0.0 into 0.0, which it equals
+    # A float64 copy (float32 maps too: their values convert exactly); + 0.0 turns -0.0
+    # into 0.0, which it equals.
+    key = np.add(x, 0.0, dtype=np.float64).view(np.uint64)
     if key.max() >= _SIGN:  # negative values: flip their other bits too
         flip = key >> np.uint64(63)
         flip *= _REST
@@ -131,7 +150,7 @@ def rank_order(x: NDArray[np.float64]) -> tuple[NDArray[np.intp], NDArray[np.flo
 
 
 def _sort_within_high_bits(
-    x: NDArray[np.float64], order: NDArray[np.intp], same: NDArray[np.bool_]
+    x: NDArray[np.floating[Any]], order: NDArray[np.intp], same: NDArray[np.bool_]
 ) -> None:
     """Put in order, in place, sorted positions whose keys differ only in the index bits.
 
@@ -191,29 +210,50 @@ def spearman_rows(
     names: tuple[str, str] = ("map_a", "map_b"),
     offset: int | None = None,
 ) -> NDArray[np.float64]:
-    """Spearman correlation of each row pair.
+    """Spearman correlation of each row pair (finite rows).
 
     Pearson's correlation of the average ranks. Average ranks have mean
     ``(n + 1) / 2`` whatever the ties, so only the cross term needs the two
-    rank vectors in pixel order: ``a``'s centred ranks are put in pixel order
-    and read in ``b``'s sorted order.
+    rank vectors in one order: ``b``'s centred ranks are put in pixel order
+    (:func:`centred_ranks`) and read in ``a``'s sorted order.
     """
     check_rows_not_constant(a, names[0], offset)
     check_rows_not_constant(b, names[1], offset)
-    n = a.shape[1]
-    mean = (n + 1) / 2.0
     out = np.empty(len(a), dtype=np.float64)
-    centred_a = np.empty(n, dtype=np.float64)
     for i in range(len(a)):
-        order_a, ranks_a = rank_order(a[i])
-        order_b, ranks_b = rank_order(b[i])
-        ranks_a -= mean
-        ranks_b -= mean
-        centred_a[order_a] = ranks_a
-        cross = np.einsum("i,i->", centred_a[order_b], ranks_b)
-        norms = np.einsum("i,i->", ranks_a, ranks_a) * np.einsum("i,i->", ranks_b, ranks_b)
-        out[i] = cross / math.sqrt(norms)
+        out[i] = spearman_against(a[i], *centred_ranks(b[i]))
     return out
+
+
+def centred_ranks(x: NDArray[np.floating[Any]]) -> tuple[NDArray[np.float64], float]:
+    """Average ranks of a flat finite map minus their mean ``(n + 1) / 2``, in pixel order.
+
+    Returns the centred ranks and their sum of squares: what
+    :func:`spearman_against` needs of the map that stays fixed (the human
+    map scored against many model maps).
+    """
+    order, ranks = rank_order(x)
+    ranks -= (len(x) + 1) / 2.0
+    out = np.empty(len(x), dtype=np.float64)
+    out[order] = ranks
+    return out, dot(ranks, ranks)
+
+
+def spearman_against(
+    a: NDArray[np.floating[Any]],
+    ranked_b: NDArray[np.float64],
+    norm_b: float,
+    work: NDArray[np.float64] | None = None,
+) -> float:
+    """Spearman correlation of a flat finite map ``a`` with a map ranked by :func:`centred_ranks`.
+
+    ``a`` is ranked with one integer sort (:func:`rank_order`); its centred
+    ranks in sorted order meet ``b``'s read in the same order.
+    """
+    order, ranks = rank_order(a)
+    ranks -= (len(a) + 1) / 2.0
+    gathered = np.take(ranked_b, order, out=work)
+    return dot(gathered, ranks) / math.sqrt(dot(ranks, ranks) * norm_b)
 
 
 def topk_rows(

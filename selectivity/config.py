@@ -61,7 +61,7 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover - Python 3.10
     import tomli as tomllib
 
-from .errors import UserError
+from .errors import UserError, utf8_text
 
 __all__ = [
     "ConfigError",
@@ -265,13 +265,9 @@ def read_toml(path: str | os.PathLike[str]) -> dict[str, Any]:
     except OSError as error:
         raise ConfigError(f"{path}: cannot read the configuration file: {error}") from None
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise ConfigError(
-            f"{path}: not valid TOML: line {line}: byte {data[error.start]:#04x} is not UTF-8 "
-            "(TOML files are UTF-8 text)"
-        ) from None
+        text = utf8_text(data)
+    except ValueError as error:
+        raise ConfigError(f"{path}: not valid TOML: {error} (TOML files are UTF-8 text)") from None
     try:
         return tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:

@@ -51,6 +51,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .errors import utf8_text
+
 __all__ = [
     "DTYPES",
     "NA",
@@ -433,13 +435,9 @@ def read_table(
         except (OSError, EOFError) as error:
             raise ValueError(f"{path}: not a readable gzip file ({error}).") from None
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        line = data.count(b"\n", 0, error.start) + 1
-        raise ValueError(
-            f"{path}, line {line}: byte {data[error.start]:#04x} is not UTF-8; TSV files of "
-            "this format are UTF-8 text."
-        ) from None
+        text = utf8_text(data)
+    except ValueError as error:
+        raise ValueError(f"{path}, {error}; TSV files of this format are UTF-8 text.") from None
     lines = text.split("\n")
     if lines[-1] == "":
         lines.pop()

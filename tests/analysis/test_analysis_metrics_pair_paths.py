@@ -2,8 +2,8 @@
 
 CC and KL from sums (no centred copies, one log pass), Spearman against a
 target ranked once per object and scored in threads, EMD in threads, the
-exact shuffled AUC with fixated pixels given beforehand and its one-pass
-map check. Each reference is written out plainly here.
+exact shuffled AUC with fixated pixels given beforehand and its check of
+the values it reads. Each reference is written out plainly here.
 """
 
 from __future__ import annotations
@@ -203,25 +203,55 @@ def test_fixated_pixels_score_as_the_coordinates_they_came_from():
 
 
 @pytest.mark.parametrize(
-    ("value", "match"),
+    "value",
     [
-        pytest.param(np.nan, "1 of its 12 values are NaN or infinite", id="nan"),
-        pytest.param(np.inf, "NaN or infinite", id="inf"),
-        pytest.param(-np.inf, "NaN or infinite", id="minus-inf"),
+        pytest.param(np.nan, id="nan"),
+        pytest.param(np.inf, id="inf"),
+        pytest.param(-np.inf, id="minus-inf"),
     ],
 )
-def test_exact_shuffled_auc_checks_the_whole_map_in_one_pass(value, match):
-    # The pixel holding the bad value is neither fixated nor among the other
-    # fixations: a check of the values read alone would miss it.
+def test_exact_shuffled_auc_reads_only_the_pixels_it_scores(value):
+    # The score depends only on the values at the fixated and the other
+    # pixels, and only those are checked: a NaN or infinity on a pixel that
+    # is neither does not raise and leaves the score as it is with that
+    # pixel finite. Fails if the whole map is checked (the old one-pass
+    # check) or if the bad value leaks into the counts.
     s = np.arange(12, dtype=np.float32).reshape(3, 4)
     fix, other = np.zeros((3, 4)), np.zeros((3, 4))
     fix[0, 0] = fix[1, 1] = 1
     other[2, 3] = other[0, 3] = 1
+    finite = auc_shuffled(s, fix, other, exact=True)
     s[2, 0] = value
-    with pytest.raises(ValueError, match=match):
+    assert auc_shuffled(s, fix, other, exact=True) == finite
+    got = score_batch("auc_shuffled", [s], [fixated_pixels(fix)], other=[other], exact=True)
+    assert got[0] == finite
+
+
+@pytest.mark.parametrize(
+    "pixel", [pytest.param((1, 1), id="fixated"), pytest.param((0, 3), id="other")]
+)
+@pytest.mark.parametrize(
+    "value", [pytest.param(np.nan, id="nan"), pytest.param(-np.inf, id="minus-inf")]
+)
+def test_exact_shuffled_auc_raises_for_a_bad_value_it_reads(pixel, value):
+    # A NaN or infinity at a fixated or other pixel raises naming the map
+    # and counting the whole map's bad values (here two: one more on a pixel
+    # not read). Fails if only some of the values read are checked.
+    s = np.arange(12, dtype=np.float32).reshape(3, 4)
+    fix, other = np.zeros((3, 4)), np.zeros((3, 4))
+    fix[0, 0] = fix[1, 1] = 1
+    other[2, 3] = other[0, 3] = 1
+    s[pixel] = s[2, 0] = value
+    with pytest.raises(ValueError, match=r"'saliency_map'.*2 of its 12 values are NaN or infinite"):
         auc_shuffled(s, fix, other, exact=True)
-    with pytest.raises(ValueError, match=rf"'maps\[0\]'.*{match}"):
-        score_batch("auc_shuffled", [s], [fixated_pixels(fix)], other=[other], exact=True)
+    with pytest.raises(ValueError, match=r"'maps\[1\]'.*2 of its 12 values are NaN"):
+        score_batch(
+            "auc_shuffled",
+            [np.ones((3, 4)) + np.eye(3, 4), s],
+            [fixated_pixels(fix)] * 2,
+            other=[fixated_pixels(other)] * 2,
+            exact=True,
+        )
 
 
 def test_exact_shuffled_auc_constant_map_check():

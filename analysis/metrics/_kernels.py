@@ -13,6 +13,9 @@ from ._checks import EPS, check_finite, constant_error, minmax, trapezoid
 #: Size of the MIT benchmark's tie-breaking jitter: ``rand(size) / 10000000``.
 JITTER = 1e-7
 
+#: Largest finite value of each float type the exact shuffled AUC reads, by dtype character.
+_LARGEST = {"f": float(np.finfo(np.float32).max), "d": float(np.finfo(np.float64).max)}
+
 #: Bins of the histogram through which :func:`count_at_or_above` counts a map's values.
 COUNT_BINS = 1 << 16
 
@@ -163,10 +166,16 @@ def auc_shuffled_exact_kernel(
         check_finite(s, name)
     if p_lo == p_hi == n_lo == n_hi and float(s.min()) == float(s.max()):
         raise constant_error(name, float(p_lo))
-    # Twice the pairs won, ties counting one: #{q < p} + #{q <= p}, summed over p.
-    twice = int(negatives.searchsorted(positives, "left").sum()) + int(
-        negatives.searchsorted(positives, "right").sum()
-    )
+    # Twice the pairs won, ties counting one: #{q < p} + #{q <= p}, summed over p,
+    # in one search: for finite values #{q <= p} = #{q < p'}, p' the next float
+    # above p in the map's precision (searchsorted's "right" side, exactly).
+    if p_hi < _LARGEST[positives.dtype.char]:
+        above = np.nextafter(positives, np.inf, dtype=positives.dtype)
+        twice = int(negatives.searchsorted(np.concatenate((positives, above))).sum())
+    else:  # no next float below infinity
+        twice = int(negatives.searchsorted(positives, "left").sum()) + int(
+            negatives.searchsorted(positives, "right").sum()
+        )
     return twice / (2.0 * len(positives) * len(negatives))
 
 

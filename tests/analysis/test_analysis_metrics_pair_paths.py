@@ -264,3 +264,18 @@ def test_exact_shuffled_auc_constant_map_check():
     assert auc_shuffled(s, fix, other, exact=True) == 0.5
     with pytest.raises(ValueError, match="constant"):
         auc_shuffled(np.full((3, 4), 0.25), fix, other, exact=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_shuffled_auc_ties_at_the_largest_float(dtype):
+    # The fixated value is the dtype's largest, tied with one other value and
+    # above the other (-largest): (0.5 + 1) / 2 = 0.75. Catches a tie count
+    # through "the next float above" that has none there (overflow warning,
+    # the tie counted as a loss or a win).
+    big = np.finfo(dtype).max
+    s = np.array([[big, big, -big], [0, 1, 2]], dtype=dtype)
+    fix, other = np.zeros((2, 3)), np.zeros((2, 3))
+    fix[0, 0] = other[0, 1] = other[0, 2] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert auc_shuffled(s, fix, other, exact=True) == 0.75

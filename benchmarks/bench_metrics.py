@@ -22,7 +22,7 @@ computed beforehand (the peer rows and columns, as pysaliency's ``Fixations``
 hold ``x_int``/``y_int``; ours :func:`analysis.metrics.fixated_pixels`) and
 the map as stored (float32); both read only the fixated and the other
 values, the peer converts them to float64 and ranks, ours checks them (NaN,
-inf, constant) and counts the pairs won with two sorted searches. The note
+inf, constant) and counts the pairs won with one sorted search. The note
 gives ours from coordinates too (conversion included). The other location
 metrics are timed from coordinates (conversion included on our side only).
 ``spearman`` is timed against :func:`scipy.stats.spearmanr`; it and ``emd``

@@ -235,9 +235,9 @@ def score_batch(
     Notes
     -----
     Speed, 800 x 600 maps, measured with ``benchmarks/bench_metrics.py`` on a
-    shared 2-core machine under load (wall clock): about 0.1 ms per image
-    for the exact shuffled AUC (most of it the one-pass check of the map;
-    0.17 ms from coordinates, see :func:`fixated_pixels`), 0.6-2 ms for
+    shared 2-core machine under load (wall clock): about 0.03 ms per image
+    for the exact shuffled AUC with :func:`fixated_pixels` given (about 0.08 ms
+    from coordinates), 0.6-2 ms for
     AUC-Borji, the sampled shuffled AUC, NSS, IG, CC and KL, 2-3 ms for
     AUC-Judd and SIM, about 16 ms for top-k overlap, and 6-7 ms per image
     (about 150 images per second, 2 threads) for Spearman and for EMD at

@@ -13,6 +13,7 @@ from . import _emd
 from . import _kernels as _fx
 from . import _rows as _mp
 from ._checks import (
+    FixatedPixels,
     as_map,
     check_bool,
     check_finite,
@@ -211,6 +212,10 @@ def _fixation_batch(
         raise ValueError("The metric 'auc_shuffled' needs the 'other' parameter.")
     if metric == "info_gain" and baseline is None:
         raise ValueError("The metric 'info_gain' needs the 'baseline' parameter.")
+    if metric == "auc_shuffled" and options.get("exact", False):
+        n_out, n_images_out = _exact_shuffled_batch(maps, targets, image_shape, other, out, bar)
+        _warn_outside(n_out, n_images_out, len(out))
+        return
     for i in range(len(out)):
         shape_i = _shape_of(image_shape, i)
         shape, idx, outside = fixated_indices(targets[i], shape_i, f"targets[{i}]", warn=False)
@@ -224,10 +229,6 @@ def _fixation_batch(
                     f"Invalid value for the 'other' parameter: other[{i}] has shape {o_shape}, "
                     f"but targets[{i}] has shape {shape}."
                 )
-            if options.get("exact", False):
-                out[i] = _exact_shuffled(maps[i], shape, idx, other_idx, f"maps[{i}]")
-                bar.update(1)
-                continue
         if metric == "nss" or (metric == "auc_judd" and not options.get("jitter", False)):
             native = native_map(maps[i], f"maps[{i}]")
             if native is not None and native[0].shape == shape:
@@ -257,30 +258,68 @@ def _fixation_batch(
             name=f"maps[{i}]",
         )
         bar.update(1)
+    _warn_outside(n_out, n_images_out, len(out))
+
+
+def _warn_outside(n_out: int, n_images_out: int, n: int) -> None:
     if n_out:
         from ..fixations import _caller_stacklevel
 
         warnings.warn(
-            f"{n_out} fixations on {n_images_out} of {len(out)} images lie outside their image "
+            f"{n_out} fixations on {n_images_out} of {n} images lie outside their image "
             "and are ignored.",
             UserWarning,
             stacklevel=_caller_stacklevel(),
         )
 
 
-def _exact_shuffled(
-    saliency_map: Any,
-    shape: tuple[int, int],
-    idx: NDArray[np.int64],
-    other_idx: NDArray[np.int64],
-    name: str,
-) -> float:
-    """Exact shuffled AUC of one image, reading a float map of the right shape as given."""
-    flat = native_flat(saliency_map)
-    if flat is None or saliency_map.shape != shape:
-        s = resize_to(as_map(saliency_map, name), shape).ravel()
-        return _fx.auc_shuffled_exact_kernel(s, idx, other_idx, name=name)
-    return _fx.exact_auc_checked(flat, idx, other_idx, name=name)
+def _exact_shuffled_batch(
+    maps: Any, targets: Any, image_shape: Any, other: Any, out: NDArray[np.float64], bar: Any
+) -> tuple[int, int]:
+    """Exact shuffled AUC of each image into ``out``; fixations outside and images with some.
+
+    The kernel reads a few thousand values, so the loop is kept lean: a
+    float32/float64 map of its pixels' shape, with :class:`FixatedPixels`
+    for both ``targets[i]`` and ``other[i]``, goes to it directly; anything
+    else through the general conversions.
+    """
+    n_out = n_images_out = 0
+    single = image_shape is None or (
+        len(image_shape) == 2 and all(np.ndim(v) == 0 for v in image_shape)
+    )
+    common = None if image_shape is None else _shape_of(image_shape, 0) if single else None
+    floats = (np.dtype(np.float32), np.dtype(np.float64))
+    kernel, update = _fx.auc_shuffled_exact_kernel, bar.update
+    for i in range(len(out)):
+        t, o, m = targets[i], other[i], maps[i]
+        shape_i = common if single else tuple(image_shape[i])
+        if (
+            isinstance(t, FixatedPixels)
+            and isinstance(o, FixatedPixels)
+            and isinstance(m, np.ndarray)
+            and m.dtype in floats
+            and m.shape == t.shape == o.shape
+            and (shape_i is None or shape_i == t.shape)
+        ):
+            out[i] = kernel(m.reshape(-1), t.indices, o.indices, name=f"maps[{i}]")
+            update(1)
+            continue
+        shape, idx, outside = fixated_indices(t, shape_i, f"targets[{i}]", warn=False)
+        n_out += outside
+        n_images_out += bool(outside)
+        o_shape, other_idx, _ = fixated_indices(o, shape_i, f"other[{i}]", warn=False)
+        if o_shape != shape:
+            raise ValueError(
+                f"Invalid value for the 'other' parameter: other[{i}] has shape {o_shape}, "
+                f"but targets[{i}] has shape {shape}."
+            )
+        name = f"maps[{i}]"
+        flat = native_flat(m)
+        if flat is None or m.shape != shape:
+            flat = resize_to(as_map(m, name), shape).ravel()
+        out[i] = kernel(flat, idx, other_idx, name=name)
+        update(1)
+    return n_out, n_images_out
 
 
 def _baseline_at(

@@ -22,7 +22,6 @@ from ._kernels import (
     auc_shuffled_kernel,
     baseline_distribution,
     check_step,
-    exact_auc_checked,
     info_gain_kernel,
     nss_kernel,
 )
@@ -236,6 +235,14 @@ def auc_shuffled(
     counts once however many fixations it holds; pysaliency ranks one value
     per fixation, so the two agree when no two fixations (of the image, or
     of the other images) fall on one pixel.
+
+    The exact variant's score depends only on the values at the fixated and
+    the other pixels, and a float32 or float64 map of the fixation map's
+    shape is checked only there: a NaN or infinite value among them raises,
+    one elsewhere is not read and does not (a map that needs resizing, or
+    of another type, is checked whole as it is converted). Such a map is
+    constant, and raises, only when every value read is the same and so
+    is the rest of the map.
     """
     check_bool(exact, "exact")
     shape, idx, _ = fixated_indices(
@@ -251,7 +258,7 @@ def auc_shuffled(
         )
     flat = native_flat(saliency_map)
     if exact and flat is not None and np.shape(saliency_map) == shape:
-        return exact_auc_checked(flat, idx, other_idx, name="saliency_map")
+        return auc_shuffled_exact_kernel(flat, idx, other_idx, name="saliency_map")
     s = resize_to(as_map(saliency_map, "saliency_map"), shape)
     if exact:
         return auc_shuffled_exact_kernel(s.ravel(), idx, other_idx, name="saliency_map")

@@ -13,6 +13,9 @@ from ._checks import EPS, check_finite, constant_error, minmax, trapezoid
 #: Size of the MIT benchmark's tie-breaking jitter: ``rand(size) / 10000000``.
 JITTER = 1e-7
 
+#: Largest finite value of each float type the exact shuffled AUC reads, by dtype character.
+_LARGEST = {"f": float(np.finfo(np.float32).max), "d": float(np.finfo(np.float64).max)}
+
 #: Bins of the histogram through which :func:`count_at_or_above` counts a map's values.
 COUNT_BINS = 1 << 16
 
@@ -129,58 +132,50 @@ def auc_shuffled_kernel(
 
 
 def auc_shuffled_exact_kernel(
-    s: NDArray[np.float64],
-    idx: NDArray[np.int64],
-    other_idx: NDArray[np.int64],
-    *,
-    name: str,
-) -> float:
-    """Exact shuffled AUC: every value at ``idx`` ranked against every value at ``other_idx``.
-
-    The area under the ROC curve through all thresholds equals the
-    Mann-Whitney statistic: the fraction of (fixated, other) pairs in which
-    the fixated value is higher, ties counting one half.
-    """
-    _range(s, name)
-    return exact_auc(s[idx], s[other_idx])
-
-
-def exact_auc_checked(
     s: NDArray[np.floating[Any]],
     idx: NDArray[np.int64],
     other_idx: NDArray[np.int64],
     *,
     name: str,
 ) -> float:
-    """Exact shuffled AUC of a flat float map as given, checked in one pass.
+    """Exact shuffled AUC of a flat float32 or float64 map ``s``, as given.
 
-    The map must be finite and not constant, but only a few hundred of its
-    values are read: its sum of squares (one pass, in the map's precision)
-    is finite exactly when every value is (else :func:`check_finite` names
-    the bad values; a sum that merely overflows passes), and a map is
-    constant only if every value read is the same, which alone calls for its
-    minimum and maximum. This pass is most of the cost: the AUC itself reads
-    a few thousand values.
+    Every value at ``idx`` (the fixated pixels) is ranked against every
+    value at ``other_idx`` (the other images' pixels): the area under the
+    ROC curve through all thresholds equals the Mann-Whitney statistic, the
+    fraction of (fixated, other) pairs in which the fixated value is
+    higher, ties counting one half. The counts are integers, so the score
+    does not depend on the order of the arithmetic.
+
+    Only the values read are checked, as they alone decide the score: a NaN
+    or infinite one raises (the message counts the whole map's), a value
+    elsewhere is not read. The map is constant only if every value read is
+    the same, which alone calls for its minimum and maximum. Both sets are
+    sorted (NaN last, infinities at the ends, so their ends show any
+    non-finite value); the fixated ones so that the binary searches for
+    them run in order.
     """
-    # einsum, not np.sum (pairwise, slower on float32) nor np.dot (BLAS threads).
-    if not math.isfinite(float(np.einsum("i,i->", s, s))):
+    positives = s.take(idx)
+    negatives = s.take(other_idx)
+    positives.sort()
+    negatives.sort()
+    p_lo, p_hi, n_lo, n_hi = positives[0], positives[-1], negatives[0], negatives[-1]
+    if not (
+        math.isfinite(p_lo) and math.isfinite(p_hi) and math.isfinite(n_lo) and math.isfinite(n_hi)
+    ):
         check_finite(s, name)
-    positives, negatives = s[idx], s[other_idx]
-    first = positives[0]
-    if (positives == first).all() and (negatives == first).all():
-        lo, hi = float(s.min()), float(s.max())
-        if lo == hi:
-            raise constant_error(name, lo)
-    return exact_auc(positives, negatives)
-
-
-def exact_auc(positives: NDArray[np.floating[Any]], negatives: NDArray[np.floating[Any]]) -> float:
-    """``(#{p > q} + #{p == q} / 2) / (n_p * n_q)`` over all pairs of a positive and a negative."""
-    negatives = np.sort(negatives)
-    below = np.searchsorted(negatives, positives, side="left")
-    at_or_below = np.searchsorted(negatives, positives, side="right")
-    # Integer counts: 2 * (#{n < p} + #{n == p} / 2) = below + at_or_below.
-    twice = int(below.sum()) + int(at_or_below.sum())
+    if p_lo == p_hi == n_lo == n_hi and float(s.min()) == float(s.max()):
+        raise constant_error(name, float(p_lo))
+    # Twice the pairs won, ties counting one: #{q < p} + #{q <= p}, summed over p,
+    # in one search: for finite values #{q <= p} = #{q < p'}, p' the next float
+    # above p in the map's precision (searchsorted's "right" side, exactly).
+    if p_hi < _LARGEST[positives.dtype.char]:
+        above = np.nextafter(positives, np.inf, dtype=positives.dtype)
+        twice = int(negatives.searchsorted(np.concatenate((positives, above))).sum())
+    else:  # no next float below infinity
+        twice = int(negatives.searchsorted(positives, "left").sum()) + int(
+            negatives.searchsorted(positives, "right").sum()
+        )
     return twice / (2.0 * len(positives) * len(negatives))
 
 

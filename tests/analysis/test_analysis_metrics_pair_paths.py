@@ -2,8 +2,8 @@
 
 CC and KL from sums (no centred copies, one log pass), Spearman against a
 target ranked once per object and scored in threads, EMD in threads, the
-exact shuffled AUC with fixated pixels given beforehand and its one-pass
-map check. Each reference is written out plainly here.
+exact shuffled AUC with fixated pixels given beforehand and its check of
+the values it reads. Each reference is written out plainly here.
 """
 
 from __future__ import annotations
@@ -203,25 +203,55 @@ def test_fixated_pixels_score_as_the_coordinates_they_came_from():
 
 
 @pytest.mark.parametrize(
-    ("value", "match"),
+    "value",
     [
-        pytest.param(np.nan, "1 of its 12 values are NaN or infinite", id="nan"),
-        pytest.param(np.inf, "NaN or infinite", id="inf"),
-        pytest.param(-np.inf, "NaN or infinite", id="minus-inf"),
+        pytest.param(np.nan, id="nan"),
+        pytest.param(np.inf, id="inf"),
+        pytest.param(-np.inf, id="minus-inf"),
     ],
 )
-def test_exact_shuffled_auc_checks_the_whole_map_in_one_pass(value, match):
-    # The pixel holding the bad value is neither fixated nor among the other
-    # fixations: a check of the values read alone would miss it.
+def test_exact_shuffled_auc_reads_only_the_pixels_it_scores(value):
+    # The score depends only on the values at the fixated and the other
+    # pixels, and only those are checked: a NaN or infinity on a pixel that
+    # is neither does not raise and leaves the score as it is with that
+    # pixel finite. Fails if the whole map is checked (the old one-pass
+    # check) or if the bad value leaks into the counts.
     s = np.arange(12, dtype=np.float32).reshape(3, 4)
     fix, other = np.zeros((3, 4)), np.zeros((3, 4))
     fix[0, 0] = fix[1, 1] = 1
     other[2, 3] = other[0, 3] = 1
+    finite = auc_shuffled(s, fix, other, exact=True)
     s[2, 0] = value
-    with pytest.raises(ValueError, match=match):
+    assert auc_shuffled(s, fix, other, exact=True) == finite
+    got = score_batch("auc_shuffled", [s], [fixated_pixels(fix)], other=[other], exact=True)
+    assert got[0] == finite
+
+
+@pytest.mark.parametrize(
+    "pixel", [pytest.param((1, 1), id="fixated"), pytest.param((0, 3), id="other")]
+)
+@pytest.mark.parametrize(
+    "value", [pytest.param(np.nan, id="nan"), pytest.param(-np.inf, id="minus-inf")]
+)
+def test_exact_shuffled_auc_raises_for_a_bad_value_it_reads(pixel, value):
+    # A NaN or infinity at a fixated or other pixel raises naming the map
+    # and counting the whole map's bad values (here two: one more on a pixel
+    # not read). Fails if only some of the values read are checked.
+    s = np.arange(12, dtype=np.float32).reshape(3, 4)
+    fix, other = np.zeros((3, 4)), np.zeros((3, 4))
+    fix[0, 0] = fix[1, 1] = 1
+    other[2, 3] = other[0, 3] = 1
+    s[pixel] = s[2, 0] = value
+    with pytest.raises(ValueError, match=r"'saliency_map'.*2 of its 12 values are NaN or infinite"):
         auc_shuffled(s, fix, other, exact=True)
-    with pytest.raises(ValueError, match=rf"'maps\[0\]'.*{match}"):
-        score_batch("auc_shuffled", [s], [fixated_pixels(fix)], other=[other], exact=True)
+    with pytest.raises(ValueError, match=r"'maps\[1\]'.*2 of its 12 values are NaN"):
+        score_batch(
+            "auc_shuffled",
+            [np.ones((3, 4)) + np.eye(3, 4), s],
+            [fixated_pixels(fix)] * 2,
+            other=[fixated_pixels(other)] * 2,
+            exact=True,
+        )
 
 
 def test_exact_shuffled_auc_constant_map_check():
@@ -234,3 +264,18 @@ def test_exact_shuffled_auc_constant_map_check():
     assert auc_shuffled(s, fix, other, exact=True) == 0.5
     with pytest.raises(ValueError, match="constant"):
         auc_shuffled(np.full((3, 4), 0.25), fix, other, exact=True)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_exact_shuffled_auc_ties_at_the_largest_float(dtype):
+    # The fixated value is the dtype's largest, tied with one other value and
+    # above the other (-largest): (0.5 + 1) / 2 = 0.75. Catches a tie count
+    # through "the next float above" that has none there (overflow warning,
+    # the tie counted as a loss or a win).
+    big = np.finfo(dtype).max
+    s = np.array([[big, big, -big], [0, 1, 2]], dtype=dtype)
+    fix, other = np.zeros((2, 3)), np.zeros((2, 3))
+    fix[0, 0] = other[0, 1] = other[0, 2] = 1
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert auc_shuffled(s, fix, other, exact=True) == 0.75
